@@ -1,0 +1,74 @@
+import type { AppContext, Services } from "./context";
+import { isPreflight, preflight, applyCors } from "./http/cors";
+import { AppError } from "./http/errors";
+import { errorResponse } from "./http/response";
+import { requestIdFor } from "./http/request-id";
+import { applySecurityHeaders } from "./http/security-headers";
+import { describeError } from "./observability/logger";
+import { createRouteTable } from "./router";
+import { healthRoutes } from "./modules/health/routes";
+
+const table = createRouteTable();
+healthRoutes(table.router);
+
+/** Paths that must answer even when configuration is invalid, so operators can see why. */
+const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
+
+function toAppError(err: unknown, ctx: AppContext): AppError {
+  if (err instanceof AppError) {
+    if (err.status >= 500) ctx.log.warn("request failed", { request_id: ctx.requestId, code: err.code, ...describeError((err as { cause?: unknown }).cause ?? err) });
+    return err;
+  }
+  ctx.log.error("unhandled error", { request_id: ctx.requestId, ...describeError(err) });
+  return new AppError("internal_error", "Internal server error");
+}
+
+async function route(request: Request, ctx: AppContext): Promise<Response> {
+  const url = new URL(request.url);
+  if (isPreflight(request)) return preflight(request, ctx.config.corsAllowedOrigins);
+  if (ctx.problems.length > 0 && !ALWAYS_ON.test(url.pathname)) {
+    throw new AppError("config_error", "The service is misconfigured; see /health/ready");
+  }
+  const head = request.method === "HEAD";
+  const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
+  if (response !== undefined) return head ? new Response(null, response) : response;
+
+  const allowed = table.allowedMethods(url.pathname);
+  if (allowed.length === 0) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
+  throw new AppError("method_not_allowed", `Method ${request.method} is not allowed on ${url.pathname}`, undefined, {
+    Allow: allowed.join(", "),
+  });
+}
+
+/** The whole API as a function of (request, services); each host only decides how services are made. */
+export async function handle(request: Request, services: Services): Promise<Response> {
+  const started = Date.now();
+  const ctx: AppContext = { ...services, requestId: requestIdFor(request), userId: null };
+  let response: Response;
+  try {
+    response = await route(request, ctx);
+  } catch (err) {
+    response = errorResponse(toAppError(err, ctx), ctx.requestId);
+  }
+  // Responses from fetch() or the router may have immutable headers: copy before decorating.
+  response = new Response(response.body, response);
+  const h = response.headers;
+  h.set("X-Request-Id", ctx.requestId);
+  applySecurityHeaders(h, { https: ctx.config.publicUrl.startsWith("https:") });
+  applyCors(request, h, ctx.config.corsAllowedOrigins);
+
+  const matched = (request as { route?: string }).route;
+  const routePattern = matched === undefined ? "unmatched" : matched || "/";
+  const duration = Date.now() - started;
+  ctx.metrics.observeRequest(routePattern, request.method, response.status, duration);
+  ctx.log.info("request", {
+    request_id: ctx.requestId,
+    method: request.method,
+    route: routePattern,
+    status: response.status,
+    duration_ms: duration,
+    user_id: ctx.userId,
+  });
+  return response;
+}

@@ -1,0 +1,262 @@
+// Reads the flat environment variables the deploy files pass (see the deployment guide) once per
+// isolate into a typed Config. Problems are collected per variable, never thrown, so that the
+// service can still answer /health/ready with the list of what is wrong (names only, no values).
+
+export type Environment = "development" | "staging" | "production";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface StorageConfig {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface DatabaseConfig {
+  url: string;
+  /** "tcp": plain PostgreSQL over cloudflare:sockets, pooled; "neon": Neon over WebSocket per request. */
+  driver: "tcp" | "neon";
+  /**
+   * "shared": one pool per workerd process, owned by a Durable Object, reused across requests.
+   * "per-request": a connection per request (what Cloudflare+Neon does; also the benchmark baseline).
+   */
+  pooling: "shared" | "per-request";
+  poolSize: number;
+  acquireTimeoutMs: number;
+  statementTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface Config {
+  environment: Environment;
+  port: number;
+  publicUrl: string;
+  frontendUrl: string;
+  database: DatabaseConfig;
+  sessionSecret: string;
+  sessionSecretPrevious: string | null;
+  cookieDomain: string | null;
+  google: OAuthClient | null;
+  azure: (OAuthClient & { tenantId: string }) | null;
+  storage: StorageConfig | null;
+  corsAllowedOrigins: string[];
+  devBypass: boolean;
+  metricsEnabled: boolean;
+  logLevel: LogLevel;
+  maxBodyBytes: number;
+  instance: string;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  problems: ConfigProblem[];
+}
+
+export type Env = Record<string, unknown>;
+
+/** Used only in development when SESSION_SECRET is unset; refused in any other environment. */
+const DEV_SESSION_SECRET = "development-only-session-secret-do-not-use-in-production";
+
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly env: Env) {}
+
+  /** Unset, null (workerd's fromEnvironment for a missing variable) and blank all mean "not given". */
+  str(name: string): string | null {
+    const v = this.env[name];
+    if (typeof v !== "string") return null;
+    const t = v.trim();
+    return t === "" ? null : t;
+  }
+
+  fail(variable: string, message: string): void {
+    this.problems.push({ variable, message });
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      this.fail(name, `must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    const v = raw.toLowerCase();
+    if (v === "true" || v === "1") return true;
+    if (v === "false" || v === "0") return false;
+    this.fail(name, "must be true or false");
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.fail(name, `must be one of ${allowed.join(", ")}`);
+    return fallback;
+  }
+
+  httpUrl(name: string, fallback: string): string {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
+      return raw.replace(/\/+$/, "");
+    } catch {
+      this.fail(name, "must be an absolute http(s) URL");
+      return fallback;
+    }
+  }
+}
+
+/** An origin is scheme://host[:port] with nothing after it, compared exactly. */
+export function parseOrigin(value: string): string | null {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+    if (u.origin !== value.replace(/\/$/, "")) return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
+}
+
+function readDatabase(r: Reader): DatabaseConfig {
+  const url = r.str("DATABASE_URL");
+  if (url === null) {
+    r.fail("DATABASE_URL", "is required");
+  } else {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.hostname !== "" && u.pathname.length > 1;
+    } catch {
+      ok = false;
+    }
+    if (!ok) r.fail("DATABASE_URL", "must be a postgres://user:password@host:port/database URL");
+  }
+  const driver = r.oneOf("DATABASE_DRIVER", ["tcp", "neon"] as const, "tcp");
+  return {
+    url: url ?? "",
+    driver,
+    pooling: driver === "neon" ? "per-request" : r.oneOf("DATABASE_POOLING", ["shared", "per-request"] as const, "shared"),
+    poolSize: r.int("DATABASE_POOL_SIZE", 10, 1, 200),
+    acquireTimeoutMs: r.int("DATABASE_ACQUIRE_TIMEOUT_MS", 5000, 100, 120000),
+    statementTimeoutMs: r.int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
+    idleTimeoutMs: r.int("DATABASE_IDLE_TIMEOUT_MS", 30000, 1000, 3600000),
+  };
+}
+
+/** All-or-nothing groups: a half-configured provider or store is an error, an absent one is off. */
+function readGroup(r: Reader, names: string[]): Record<string, string> | null {
+  const values = Object.fromEntries(names.map((n) => [n, r.str(n)]));
+  const given = names.filter((n) => values[n] !== null);
+  if (given.length === 0) return null;
+  const missing = names.filter((n) => values[n] === null);
+  for (const n of missing) r.fail(n, `is required when ${given.join(", ")} ${given.length > 1 ? "are" : "is"} set`);
+  return missing.length === 0 ? (values as Record<string, string>) : null;
+}
+
+function readCors(r: Reader, environment: Environment): string[] {
+  const raw = r.str("CORS_ALLOWED_ORIGINS");
+  if (raw === null) {
+    if (environment === "development") return ["http://localhost:3000", "http://localhost:3001"];
+    r.fail("CORS_ALLOWED_ORIGINS", "is required outside development (comma-separated origins)");
+    return [];
+  }
+  const origins: string[] = [];
+  for (const part of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const origin = parseOrigin(part);
+    if (origin === null) r.fail("CORS_ALLOWED_ORIGINS", `entry "${part}" is not an origin like https://app.example.com`);
+    else origins.push(origin);
+  }
+  return origins;
+}
+
+function readSecrets(r: Reader, environment: Environment): Pick<Config, "sessionSecret" | "sessionSecretPrevious"> {
+  let secret = r.str("SESSION_SECRET");
+  if (secret === null) {
+    if (environment !== "development") r.fail("SESSION_SECRET", "is required");
+    secret = DEV_SESSION_SECRET;
+  } else if (secret.length < 32) {
+    r.fail("SESSION_SECRET", "must be at least 32 characters");
+  }
+  const previous = r.str("SESSION_SECRET_PREVIOUS");
+  if (previous !== null && previous.length < 32) r.fail("SESSION_SECRET_PREVIOUS", "must be at least 32 characters");
+  return { sessionSecret: secret, sessionSecretPrevious: previous };
+}
+
+/** OAuth redirect targets: a localhost default is right in development and wrong anywhere else. */
+function requiredOutsideDev(r: Reader, dev: boolean, name: string, devDefault: string): string {
+  if (!dev && r.str(name) === null) r.fail(name, "is required outside development");
+  return r.httpUrl(name, devDefault);
+}
+
+export function loadConfig(env: Env): LoadedConfig {
+  const r = new Reader(env);
+  const environment = r.oneOf("SERVER_ENVIRONMENT", ["development", "staging", "production"] as const, "production");
+  const dev = environment === "development";
+
+  const google = readGroup(r, ["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"]);
+  const azure = readGroup(r, ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"]);
+  const storage = readGroup(r, ["STORAGE_ENDPOINT", "STORAGE_BUCKET", "STORAGE_ACCESS_KEY_ID", "STORAGE_SECRET_ACCESS_KEY"]);
+  if (storage) r.httpUrl("STORAGE_ENDPOINT", "");
+  if (!dev && !google && !azure && r.problems.every((p) => !/^(GOOGLE|AZURE)_/.test(p.variable))) {
+    r.fail("GOOGLE_CLIENT_ID", "no sign-in provider is configured: set GOOGLE_* and/or AZURE_*");
+  }
+
+  const devBypass = r.bool("AUTH_DEV_BYPASS", false);
+  if (devBypass && !dev) r.fail("AUTH_DEV_BYPASS", "must not be true outside SERVER_ENVIRONMENT=development");
+
+  const cookieDomain = r.str("AUTH_COOKIE_DOMAIN");
+  if (cookieDomain === null && !dev) r.fail("AUTH_COOKIE_DOMAIN", "is required outside development");
+
+  const port = r.int("SERVER_PORT", 8080, 1, 65535);
+  const config: Config = {
+    environment,
+    port,
+    publicUrl: requiredOutsideDev(r, dev, "SERVER_PUBLIC_URL", `http://localhost:${port}`),
+    frontendUrl: requiredOutsideDev(r, dev, "FRONTEND_URL", "http://localhost:3000"),
+    database: readDatabase(r),
+    ...readSecrets(r, environment),
+    cookieDomain,
+    google: google && { clientId: google.GOOGLE_CLIENT_ID!, clientSecret: google.GOOGLE_CLIENT_SECRET! },
+    azure: azure && {
+      clientId: azure.AZURE_CLIENT_ID!,
+      clientSecret: azure.AZURE_CLIENT_SECRET!,
+      tenantId: azure.AZURE_TENANT_ID!,
+    },
+    storage: storage && {
+      endpoint: storage.STORAGE_ENDPOINT!.replace(/\/+$/, ""),
+      bucket: storage.STORAGE_BUCKET!,
+      region: r.str("STORAGE_REGION") ?? "auto",
+      accessKeyId: storage.STORAGE_ACCESS_KEY_ID!,
+      secretAccessKey: storage.STORAGE_SECRET_ACCESS_KEY!,
+    },
+    corsAllowedOrigins: readCors(r, environment),
+    devBypass,
+    metricsEnabled: r.bool("METRICS_ENABLED", dev),
+    logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+    maxBodyBytes: r.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    instance: r.str("INSTANCE_NAME") ?? crypto.randomUUID().slice(0, 8),
+  };
+  return { config, problems: r.problems };
+}

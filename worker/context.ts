@@ -1,0 +1,24 @@
+import type { Config, ConfigProblem } from "./config";
+import type { Db, PoolStats } from "./db/sql";
+import type { Logger } from "./observability/logger";
+import type { Metrics } from "./observability/metrics";
+
+/** What lives as long as the isolate (or, in per-request database mode, one request). */
+export interface Services {
+  config: Config;
+  problems: ConfigProblem[];
+  version: string;
+  metrics: Metrics;
+  log: Logger;
+  /** The database; created on first use. Throws config_error when DATABASE_URL is unusable. */
+  db(): Db;
+  /** Pool statistics when a pool exists, for /metrics. */
+  dbStats(): PoolStats | null;
+}
+
+/** What a route handler receives besides the request. */
+export interface AppContext extends Services {
+  requestId: string;
+  /** Set by authentication; logged with the request. */
+  userId: string | null;
+}

@@ -1,0 +1,52 @@
+import { AppError } from "./errors";
+
+/**
+ * Reads the request body as text, refusing it with 413 as soon as it passes `limit` bytes:
+ * the declared Content-Length is checked first, and the stream is counted while it is read,
+ * so a lying or chunked client cannot make us buffer more than the limit.
+ */
+export async function readLimitedText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new AppError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
+  } catch {
+    throw new AppError("bad_request", "Request body is not valid UTF-8");
+  }
+}
+
+/** Parses a JSON request body: 415 unless the content type is JSON, 400 for bad syntax, 413 when too large. */
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    throw new AppError("unsupported_media_type", "Content-Type must be application/json");
+  }
+  const text = await readLimitedText(request, limit);
+  if (text.trim() === "") throw new AppError("invalid_json", "Request body is empty; a JSON document is required");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AppError("invalid_json", `Malformed JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,58 @@
+import type { AppContext } from "../../context";
+import { AppError } from "../../http/errors";
+import { json } from "../../http/response";
+import type { AppRouter } from "../../router";
+
+const READY_DB_TIMEOUT_MS = 1000;
+
+type Check = { status: "ok" } | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function checkDatabase(ctx: AppContext): Promise<Check> {
+  try {
+    await withTimeout(ctx.db().query("SELECT 1"), READY_DB_TIMEOUT_MS, "the database");
+    return { status: "ok" };
+  } catch (err) {
+    return { status: "fail", message: err instanceof Error ? err.message : "the database is unreachable" };
+  }
+}
+
+async function ready(ctx: AppContext): Promise<Response> {
+  const checks: Record<string, Check> = {};
+  checks.config =
+    ctx.problems.length === 0
+      ? { status: "ok" }
+      : {
+          status: "fail",
+          message: `invalid configuration: ${[...new Set(ctx.problems.map((p) => p.variable))].join(", ")}`,
+          problems: ctx.problems,
+        };
+  checks.database = ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))
+    ? { status: "fail", message: "not checked: the database configuration is invalid" }
+    : await checkDatabase(ctx);
+  const ok = Object.values(checks).every((c) => c.status === "ok");
+  return json({ status: ok ? "ready" : "not_ready", version: ctx.version, checks }, ok ? 200 : 503);
+}
+
+export function healthRoutes(router: AppRouter): void {
+  router
+    .get("/", (_req, ctx) =>
+      new Response(`Ignition API ${ctx.version}\n`, { headers: { "Content-Type": "text/plain; charset=utf-8" } }),
+    )
+    .get("/health", (_req, ctx) => json({ status: "ok", version: ctx.version }))
+    .get("/health/live", () => json({ status: "alive" }))
+    .get("/health/ready", (_req, ctx) => ready(ctx))
+    .get("/metrics", (_req, ctx) => {
+      if (!ctx.config.metricsEnabled) throw new AppError("not_found", "Metrics are disabled (METRICS_ENABLED)");
+      return new Response(ctx.metrics.render(ctx.config.instance, ctx.version, ctx.dbStats()), {
+        headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    });
+}
