@@ -5,11 +5,8 @@ import { errorResponse } from "./http/response";
 import { requestIdFor } from "./http/request-id";
 import { applySecurityHeaders } from "./http/security-headers";
 import { describeError } from "./observability/logger";
-import { createRouteTable } from "./router";
+import { createRouteTable, type AppRouter, type RouteTable } from "./router";
 import { healthRoutes } from "./modules/health/routes";
-
-const table = createRouteTable();
-healthRoutes(table.router);
 
 /** Paths that must answer even when configuration is invalid, so operators can see why. */
 const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
@@ -23,7 +20,7 @@ function toAppError(err: unknown, ctx: AppContext): AppError {
   return new AppError("internal_error", "Internal server error");
 }
 
-async function route(request: Request, ctx: AppContext): Promise<Response> {
+async function route(table: RouteTable, request: Request, ctx: AppContext): Promise<Response> {
   const url = new URL(request.url);
   if (isPreflight(request)) return preflight(request, ctx.config.corsAllowedOrigins);
   if (ctx.problems.length > 0 && !ALWAYS_ON.test(url.pathname)) {
@@ -41,13 +38,26 @@ async function route(request: Request, ctx: AppContext): Promise<Response> {
   });
 }
 
+export type RequestHandler = (request: Request, services: Services) => Promise<Response>;
+
+/** Builds the request pipeline around the routes that `register` mounts. */
+export function createHandler(register: (router: AppRouter) => void): RequestHandler {
+  const table = createRouteTable();
+  register(table.router);
+  return (request, services) => run(table, request, services);
+}
+
 /** The whole API as a function of (request, services); each host only decides how services are made. */
-export async function handle(request: Request, services: Services): Promise<Response> {
+export const handle = createHandler((router) => {
+  healthRoutes(router);
+});
+
+async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {
   const started = Date.now();
   const ctx: AppContext = { ...services, requestId: requestIdFor(request), userId: null };
   let response: Response;
   try {
-    response = await route(request, ctx);
+    response = await route(table, request, ctx);
   } catch (err) {
     response = errorResponse(toAppError(err, ctx), ctx.requestId);
   }

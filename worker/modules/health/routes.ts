@@ -49,6 +49,13 @@ export function healthRoutes(router: AppRouter): void {
     .get("/health", (_req, ctx) => json({ status: "ok", version: ctx.version }))
     .get("/health/live", () => json({ status: "alive" }))
     .get("/health/ready", (_req, ctx) => ready(ctx))
+    // One database round trip through the pool, with the pool's own timeouts: 503 database_unavailable
+    // when PostgreSQL cannot answer.
+    .get("/health/db", async (_req, ctx) => {
+      const started = Date.now();
+      await ctx.db().query("SELECT 1");
+      return json({ status: "connected", latency_ms: Date.now() - started });
+    })
     .get("/metrics", (_req, ctx) => {
       if (!ctx.config.metricsEnabled) throw new AppError("not_found", "Metrics are disabled (METRICS_ENABLED)");
       return new Response(ctx.metrics.render(ctx.config.instance, ctx.version, ctx.dbStats()), {

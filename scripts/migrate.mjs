@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// npm run migrate -- up [--to N] | down [N] [--to N] | status | create NAME
+// Uses DATABASE_URL (or the embedded database that `npm start` runs, when DATABASE_URL is unset).
+import { join } from "node:path";
+import { createMigration, MigrationError, Migrator } from "./lib/migrator.mjs";
+import { ROOT } from "./lib/runtime.mjs";
+
+const DIR = join(ROOT, "migrations");
+const USAGE = `usage: npm run migrate -- <command>
+  up [--to NNNN]        apply pending migrations (all, or up to NNNN)
+  down [N] [--to NNNN]  roll back the newest N migrations (default 1), or down to NNNN
+  status                list migrations and whether each is applied
+  create NAME           add migrations/NNNN_NAME.sql and NNNN_NAME.down.sql
+environment: DATABASE_URL (default: the embedded database of \`npm start\`)`;
+
+function option(args, name) {
+  const i = args.indexOf(name);
+  if (i === -1) return undefined;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v < 0) throw new MigrationError(`${name} needs a migration number`);
+  args.splice(i, 2);
+  return v;
+}
+
+async function main(argv) {
+  const [command, ...args] = argv;
+  if (!command || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === "create") {
+    if (!args[0]) throw new MigrationError("create needs a NAME");
+    for (const f of createMigration(DIR, args[0])) console.log(`created ${f}`);
+    return 0;
+  }
+  const databaseUrl = process.env.DATABASE_URL || (await import("./lib/embedded.mjs")).embeddedDatabaseUrl();
+  const migrator = new Migrator({ databaseUrl, dir: DIR });
+  if (command === "up") {
+    const to = option(args, "--to");
+    await migrator.up(to ?? Infinity);
+  } else if (command === "down") {
+    const to = option(args, "--to");
+    const steps = args[0] === undefined ? 1 : Number(args[0]);
+    if (!Number.isInteger(steps) || steps < 1) throw new MigrationError("down N needs a positive number");
+    await migrator.down({ steps, to });
+  } else if (command === "status") {
+    const rows = await migrator.status();
+    if (rows.length === 0) console.log("no migrations");
+    for (const r of rows) console.log(`${r.state.padEnd(12)} ${r.file}${r.applied_at ? `  (${r.applied_at.toISOString()})` : ""}`);
+  } else {
+    console.error(USAGE);
+    return 2;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof MigrationError ? `migrate: ${err.message}` : err);
+    process.exit(1);
+  },
+);

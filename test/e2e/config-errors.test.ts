@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productionEnv, startApi, type ApiProcess } from "../support/api";
+import { databaseUrl } from "../support/env";
+
+describe("production configuration checks (own workerd processes)", () => {
+  describe("with a bad SESSION_SECRET, AUTH_DEV_BYPASS=true and no AUTH_COOKIE_DOMAIN", () => {
+    let api: ApiProcess;
+    const secret = "too-short-secret-value";
+    beforeAll(async () => {
+      const env = { ...productionEnv(databaseUrl()), SESSION_SECRET: secret, AUTH_DEV_BYPASS: "true" };
+      delete (env as Record<string, string>).AUTH_COOKIE_DOMAIN;
+      api = await startApi(env);
+    });
+    afterAll(() => api.stop());
+
+    it("readiness answers 503 naming each variable, never its value", async () => {
+      const res = await fetch(api.url + "/health/ready");
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      expect(text).not.toContain(secret);
+      const body = JSON.parse(text);
+      expect(body.status).toBe("not_ready");
+      expect(body.checks.config.status).toBe("fail");
+      const named = body.checks.config.problems.map((p: { variable: string }) => p.variable);
+      expect(named).toEqual(expect.arrayContaining(["SESSION_SECRET", "AUTH_DEV_BYPASS", "AUTH_COOKIE_DOMAIN"]));
+      // The database itself is fine and says so.
+      expect(body.checks.database.status).toBe("ok");
+    });
+
+    it("API routes answer 503 config_error while liveness and /health stay up", async () => {
+      const api503 = await fetch(api.url + "/api/anything");
+      expect(api503.status).toBe(503);
+      expect(await api503.json()).toMatchObject({ error: "config_error" });
+      expect((await fetch(api.url + "/health/live")).status).toBe(200);
+      expect((await fetch(api.url + "/health")).status).toBe(200);
+    });
+  });
+
+  describe("with a malformed DATABASE_URL", () => {
+    let api: ApiProcess;
+    beforeAll(async () => {
+      api = await startApi({ ...productionEnv(databaseUrl()), DATABASE_URL: "postgres//missing-colon" });
+    });
+    afterAll(() => api.stop());
+
+    it("names DATABASE_URL and does not try to connect", async () => {
+      const res = await fetch(api.url + "/health/ready");
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.checks.config.problems.map((p: { variable: string }) => p.variable)).toEqual(["DATABASE_URL"]);
+      expect(body.checks.database.status).toBe("fail");
+      expect(await (await fetch(api.url + "/health/db")).json()).toMatchObject({ error: "config_error" });
+    });
+  });
+
+  describe("with a valid production environment", () => {
+    let api: ApiProcess;
+    beforeAll(async () => {
+      api = await startApi(productionEnv(databaseUrl()));
+    });
+    afterAll(() => api.stop());
+
+    it("is ready, sends HSTS for its https public URL, and keeps /metrics off by default", async () => {
+      const res = await fetch(api.url + "/health/ready");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("Strict-Transport-Security")).toMatch(/max-age=\d+/);
+      expect((await fetch(api.url + "/metrics")).status).toBe(404);
+    });
+  });
+});

@@ -1,0 +1,76 @@
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
+import { startApi, type ApiProcess } from "../support/api";
+import { apiUrl, databaseUrl } from "../support/env";
+import { withClient } from "../support/database";
+
+describe("database connections", () => {
+  it("reuses pooled connections across requests instead of connecting per request", async () => {
+    const dbName = new URL(databaseUrl()).pathname.slice(1);
+    await fetch(apiUrl() + "/health/db"); // make sure the pool has a connection
+    const before = new Date();
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 30; i++) expect((await fetch(apiUrl() + "/health/db")).status).toBe(200);
+    const rows = await withClient(databaseUrl(), async (c) =>
+      (await c.query(
+        "SELECT backend_start FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ignition-api'",
+        [dbName],
+      )).rows as { backend_start: Date }[],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    // Every connection serving those 30 requests was opened before they started.
+    for (const r of rows) expect(r.backend_start.getTime()).toBeLessThan(before.getTime());
+  });
+
+  describe("when PostgreSQL stops and comes back", () => {
+    let pg: EmbeddedPostgres;
+    let api: ApiProcess;
+    let dir: string;
+
+    beforeAll(async () => {
+      // Its own server, so stopping it does not disturb the other tests (even with DATABASE_URL).
+      dir = mkdtempSync(join(tmpdir(), "ignition-outage-"));
+      chmodSync(dir, 0o755);
+      pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
+      await pg.start();
+      api = await startApi(
+        { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_ACQUIRE_TIMEOUT_MS: "2000", LOG_LEVEL: "error" },
+        "/health/ready",
+      );
+    });
+    afterAll(async () => {
+      await api?.stop();
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("fails fast with 503 database_unavailable, then recovers on its own", async () => {
+      expect((await fetch(api.url + "/health/db")).status).toBe(200);
+
+      await pg.stop();
+      const started = Date.now();
+      const down = await fetch(api.url + "/health/db");
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ error: "database_unavailable", message: "The database is unavailable" });
+      // Within the acquire timeout (2 s here), not hanging until a client gives up.
+      expect(Date.now() - started).toBeLessThan(5000);
+      const ready = await fetch(api.url + "/health/ready");
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).checks.database.status).toBe("fail");
+
+      await pg.start();
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await fetch(api.url + "/health/db")).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      expect((await fetch(api.url + "/health/ready")).status).toBe(200);
+      // The process never crashed: the same workerd is still answering.
+      expect(api.logs()).not.toMatch(/Uncaught|uncaught exception/i);
+    });
+  });
+});

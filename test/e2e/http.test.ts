@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { apiUrl, version } from "../support/env";
+
+const get = (path: string, init?: RequestInit) => fetch(apiUrl() + path, init);
+
+describe("HTTP surface of the real workerd", () => {
+  it("GET /health reports ok and the VERSION file", async () => {
+    const res = await get("/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", version: version() });
+  });
+
+  it("GET /health/live needs nothing and GET /health/ready checks config and database", async () => {
+    expect(await (await get("/health/live")).json()).toEqual({ status: "alive" });
+    const ready = await get("/health/ready");
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready", checks: { config: { status: "ok" }, database: { status: "ok" } } });
+  });
+
+  it("GET / is a short plain-text banner", async () => {
+    const res = await get("/");
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe(`Ignition API ${version()}\n`);
+  });
+
+  it("unknown routes answer 404 JSON and wrong methods 405 JSON with Allow", async () => {
+    const missing = await get("/no/such/route");
+    expect(missing.status).toBe(404);
+    const body = await missing.json();
+    expect(body).toMatchObject({ error: "not_found" });
+    expect(body.request_id).toBe(missing.headers.get("X-Request-Id"));
+
+    const wrong = await get("/health", { method: "DELETE" });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("Allow")).toBe("GET, HEAD, OPTIONS");
+    expect((await wrong.json()).error).toBe("method_not_allowed");
+  });
+
+  it("HEAD answers like GET without a body", async () => {
+    const res = await get("/health", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+  });
+
+  it("echoes a well-formed X-Request-Id and replaces a malformed one", async () => {
+    const kept = await get("/health", { headers: { "X-Request-Id": "trace-0123456789" } });
+    expect(kept.headers.get("X-Request-Id")).toBe("trace-0123456789");
+    const replaced = await get("/health", { headers: { "X-Request-Id": "x" } });
+    expect(replaced.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("sets the security headers on every response, errors included", async () => {
+    for (const res of [await get("/health"), await get("/nope")]) {
+      expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      expect(res.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+      // The shared API's public URL is http://localhost: no HSTS there (see config-errors for https).
+      expect(res.headers.get("Strict-Transport-Security")).toBeNull();
+    }
+  });
+
+  describe("CORS", () => {
+    const preflight = (origin: string) =>
+      get("/health", {
+        method: "OPTIONS",
+        headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, idempotency-key" },
+      });
+
+    it("answers a preflight from a listed origin with credentials, methods, headers and Max-Age", async () => {
+      const res = await preflight("https://app.example.com");
+      expect(res.status).toBe(204);
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+      expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+      expect(res.headers.get("Access-Control-Allow-Methods")).toContain("PATCH");
+      const allowHeaders = res.headers.get("Access-Control-Allow-Headers")!.toLowerCase();
+      expect(allowHeaders).toContain("x-request-id");
+      expect(allowHeaders).toContain("idempotency-key");
+      expect(Number(res.headers.get("Access-Control-Max-Age"))).toBeGreaterThan(0);
+    });
+
+    it("never reflects an unlisted origin, including look-alike prefixes", async () => {
+      for (const origin of ["https://evil.test", "https://app.example.com.evil.test", "http://app.example.com", "null"]) {
+        const pre = await preflight(origin);
+        expect(pre.status).toBe(403);
+        expect(pre.headers.get("Access-Control-Allow-Origin")).toBeNull();
+        const res = await get("/health", { headers: { Origin: origin } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
+      }
+    });
+
+    it("adds CORS headers to actual responses for a listed origin", async () => {
+      const res = await get("/health", { headers: { Origin: "http://localhost:3000" } });
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:3000");
+      expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+      expect(res.headers.get("Access-Control-Expose-Headers")).toContain("X-Request-Id");
+      expect(res.headers.get("Vary")).toContain("Origin");
+    });
+  });
+});

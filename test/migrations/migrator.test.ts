@@ -1,0 +1,129 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createMigration, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
+import { ROOT } from "../../scripts/lib/runtime.mjs";
+import { createScratchDatabase, dropDatabase, schemaSnapshot, withClient } from "../support/database";
+import { adminDatabaseUrl } from "../support/env";
+
+const MIGRATIONS = join(ROOT, "migrations");
+const quiet = () => {};
+
+describe("migrations", () => {
+  let url: string;
+  const scratch: string[] = [];
+  beforeEach(async () => {
+    url = await createScratchDatabase(adminDatabaseUrl());
+    scratch.push(url);
+  });
+  afterAll(async () => {
+    for (const u of scratch) await dropDatabase(adminDatabaseUrl(), u);
+  });
+
+  it("up → down to zero → up leaves an identical schema, for every migration in the repo", async () => {
+    const files = readMigrations(MIGRATIONS);
+    expect(files.length).toBeGreaterThan(0);
+    const m = new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: quiet });
+    expect(await m.up()).toEqual(files.map((f) => f.file));
+    const first = await schemaSnapshot(url);
+
+    expect(await m.down({ to: 0 })).toEqual(files.map((f) => f.version).reverse());
+    const empty = await schemaSnapshot(url);
+    // Only the runner's own table is left.
+    expect(empty.split("\n").every((line) => line.includes("schema_migrations"))).toBe(true);
+
+    await m.up();
+    expect(await schemaSnapshot(url)).toBe(first);
+    expect((await m.status()).every((r) => r.state === "applied")).toBe(true);
+  });
+
+  it("steps down one at a time, and each down undoes exactly its own up", async () => {
+    const files = readMigrations(MIGRATIONS);
+    const m = new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: quiet });
+    const snapshots = [await schemaSnapshot(url)];
+    for (const f of files) {
+      await m.up(f.version);
+      snapshots.push(await schemaSnapshot(url));
+    }
+    for (let i = files.length; i > 0; i--) {
+      await m.down();
+      const snap = await schemaSnapshot(url);
+      const strip = (s: string) => s.split("\n").filter((l) => !l.includes("schema_migrations")).join("\n");
+      expect(strip(snap)).toBe(strip(snapshots[i - 1]!));
+    }
+  });
+
+  describe("with a scratch migrations folder", () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "ignition-migrations-"));
+      writeFileSync(join(dir, "0001_things.sql"), "CREATE TABLE things (id INT PRIMARY KEY);\n");
+      writeFileSync(join(dir, "0001_things.down.sql"), "DROP TABLE IF EXISTS things;\n");
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("refuses to run when an applied file changed", async () => {
+      const m = new Migrator({ databaseUrl: url, dir, log: quiet });
+      await m.up();
+      appendFileSync(join(dir, "0001_things.sql"), "-- edited\n");
+      await expect(m.up()).rejects.toThrow(/0001_things\.sql was changed after it was applied/);
+      expect((await m.status())[0]!.state).toBe("CHANGED");
+    });
+
+    it("names the file, line and statement that failed, and leaves nothing of that file behind", async () => {
+      writeFileSync(
+        join(dir, "0002_broken.sql"),
+        "CREATE TABLE half_done (id INT);\n\n-- the next statement is wrong\nALTER TABLE missing_table ADD COLUMN x INT;\n",
+      );
+      writeFileSync(join(dir, "0002_broken.down.sql"), "DROP TABLE IF EXISTS half_done;\n");
+      const m = new Migrator({ databaseUrl: url, dir, log: quiet });
+      const err = await m.up().then(() => null, (e: Error) => e);
+      expect(err?.message).toMatch(/^0002_broken\.sql line 4: ALTER TABLE missing_table ADD COLUMN x INT: relation "missing_table" does not exist/);
+      const tables = await withClient(url, async (c) => (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => r.tablename));
+      expect(tables).toEqual(["schema_migrations", "things"]);
+      expect((await m.status()).map((r) => r.state)).toEqual(["applied", "pending"]);
+    });
+
+    it("lets two runners race without applying anything twice (advisory lock)", async () => {
+      writeFileSync(join(dir, "0002_slow.sql"), "SELECT pg_sleep(0.3);\nCREATE TABLE slow (id INT);\n");
+      writeFileSync(join(dir, "0002_slow.down.sql"), "DROP TABLE IF EXISTS slow;\n");
+      const a = new Migrator({ databaseUrl: url, dir, log: quiet });
+      const b = new Migrator({ databaseUrl: url, dir, log: quiet });
+      const [ra, rb] = await Promise.all([a.up(), b.up()]);
+      expect([...ra, ...rb].sort()).toEqual(["0001_things.sql", "0002_slow.sql"]);
+      const count = await withClient(url, async (c) => (await c.query("SELECT count(*)::int AS n FROM schema_migrations")).rows[0].n);
+      expect(count).toBe(2);
+    });
+
+    it("refuses an up file without its down file", () => {
+      writeFileSync(join(dir, "0002_lonely.sql"), "SELECT 1;\n");
+      expect(() => readMigrations(dir)).toThrow(/0002_lonely\.sql has no 0002_lonely\.down\.sql/);
+    });
+
+    it("create NAME adds the next numbered pair", () => {
+      const made = createMigration(dir, "add_widgets");
+      expect(made.map((p) => p.slice(dir.length + 1))).toEqual(["0002_add_widgets.sql", "0002_add_widgets.down.sql"]);
+      expect(readdirSync(dir).sort()).toEqual(["0001_things.down.sql", "0001_things.sql", "0002_add_widgets.down.sql", "0002_add_widgets.sql"]);
+      expect(() => createMigration(dir, "Bad Name")).toThrow(/lowercase/);
+    });
+  });
+
+  it("the npm run migrate CLI reports status and fails clearly on a bad DATABASE_URL", () => {
+    const cli = join(ROOT, "scripts", "migrate.mjs");
+    const ok = spawnSync(process.execPath, [cli, "up"], { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    const status = spawnSync(process.execPath, [cli, "status"], { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" });
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/^applied\s+0001_auth_substrate\.sql/m);
+
+    const badUrl = new URL(url);
+    badUrl.password = "wrong-password";
+    const bad = spawnSync(process.execPath, [cli, "status"], { env: { ...process.env, DATABASE_URL: badUrl.toString() }, encoding: "utf8" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^migrate: cannot connect to the database \(DATABASE_URL\): .*password/m);
+    expect(bad.stderr).not.toContain("wrong-password");
+    expect(existsSync(cli)).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+import { startApiProcess } from "../../scripts/lib/api-process.mjs";
+import { freePort } from "../../scripts/lib/postgres.mjs";
+
+export interface ApiProcess {
+  url: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts another API process (same runtime folder and config.capnp) with its own environment. */
+export async function startApi(env: Record<string, string>, readyPath = "/health/live"): Promise<ApiProcess> {
+  return startApiProcess({ env, port: await freePort(), readyPath });
+}
+
+/** A production-like environment that passes validation; tests remove or break one part of it. */
+export function productionEnv(databaseUrl: string): Record<string, string> {
+  return {
+    SERVER_ENVIRONMENT: "production",
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: "s".repeat(48),
+    AUTH_COOKIE_DOMAIN: "example.com",
+    SERVER_PUBLIC_URL: "https://api.example.com",
+    FRONTEND_URL: "https://app.example.com",
+    CORS_ALLOWED_ORIGINS: "https://app.example.com",
+    GOOGLE_CLIENT_ID: "client-id.apps.example.com",
+    GOOGLE_CLIENT_SECRET: "google-client-secret",
+    LOG_LEVEL: "warn",
+  };
+}

@@ -1,0 +1,46 @@
+// Types for the Node tooling in scripts/lib that the tests import.
+declare module "*/scripts/lib/api-process.mjs" {
+  export function startApiProcess(opts: {
+    env: Record<string, string>;
+    port: number;
+    host?: string;
+    runtimeDir?: string;
+    readyPath?: string;
+    timeoutMs?: number;
+    onOutput?: (text: string) => void;
+  }): Promise<{ url: string; port: number; pid: number; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
+}
+declare module "*/scripts/lib/postgres.mjs" {
+  export class EmbeddedPostgres {
+    constructor(opts: { dataDir: string; port: number; password?: string; log?: (t: string) => void });
+    dataDir: string;
+    port: number;
+    url(database?: string): string;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+  }
+  export function freePort(): Promise<number>;
+  export function waitForPort(port: number, host?: string, timeoutMs?: number): Promise<void>;
+}
+declare module "*/scripts/lib/runtime.mjs" {
+  export const ROOT: string;
+  export const RUNTIME: string;
+  export function readVersion(): string;
+  export function bundleWorker(opts?: { version?: string }): Promise<string>;
+  export function assembleRuntime(opts?: { version?: string; dir?: string }): Promise<string>;
+}
+declare module "*/scripts/lib/migrator.mjs" {
+  export class MigrationError extends Error {}
+  export function checksum(text: string): string;
+  export function readMigrations(dir: string): Array<{ version: number; name: string; file: string; downFile: string; up: string; down: string; checksum: string }>;
+  export function createMigration(dir: string, name: string): string[];
+  export class Migrator {
+    constructor(opts: { databaseUrl: string; dir: string; log?: (m: string) => void });
+    up(target?: number): Promise<string[]>;
+    down(opts?: { steps?: number; to?: number }): Promise<number[]>;
+    status(): Promise<Array<{ version: number; file: string; state: string; applied_at: Date | null }>>;
+  }
+}
+declare module "*/scripts/lib/sql-split.mjs" {
+  export function splitSql(sql: string): Array<{ text: string; line: number }>;
+}
