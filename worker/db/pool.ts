@@ -22,7 +22,7 @@ function configureTransport(driver: DatabaseConfig["driver"]): void {
     neonConfig.pipelineConnect = false;
     neonConfig.pipelineTLS = false;
     neonConfig.forceDisablePgSSL = true;
-    neonConfig.coalesceWrites = true;
+    neonConfig.coalesceWrites = false;
   }
   transportConfigured = driver;
 }
