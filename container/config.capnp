@@ -57,5 +57,12 @@ const api :Workerd.Worker = (
     (name = "LOG_LEVEL", fromEnvironment = "LOG_LEVEL"),
     (name = "MAX_BODY_BYTES", fromEnvironment = "MAX_BODY_BYTES"),
     (name = "INSTANCE_NAME", fromEnvironment = "INSTANCE_NAME"),
+    (name = "AUTH_SESSION_TTL_SECONDS", fromEnvironment = "AUTH_SESSION_TTL_SECONDS"),
+    (name = "AUTH_SESSION_IDLE_SECONDS", fromEnvironment = "AUTH_SESSION_IDLE_SECONDS"),
+    (name = "RATE_LIMIT_SIGNIN_PER_MINUTE", fromEnvironment = "RATE_LIMIT_SIGNIN_PER_MINUTE"),
+    (name = "RATE_LIMIT_API_PER_MINUTE", fromEnvironment = "RATE_LIMIT_API_PER_MINUTE"),
+    (name = "CLIENT_IP_HEADER", fromEnvironment = "CLIENT_IP_HEADER"),
+    (name = "GOOGLE_ISSUER_URL", fromEnvironment = "GOOGLE_ISSUER_URL"),
+    (name = "AZURE_AUTHORITY_URL", fromEnvironment = "AZURE_AUTHORITY_URL"),
   ],
 );

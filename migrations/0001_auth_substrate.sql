@@ -89,6 +89,9 @@ CREATE TABLE sessions (
     user_agent      TEXT,
     ip_address      INET,
     rotated_from    UUID REFERENCES sessions (id) ON DELETE SET NULL,
+    -- Set when the user's privileges change out of band (role granted or revoked): the next
+    -- request with this session gets a new session id.
+    needs_rotation  BOOLEAN NOT NULL DEFAULT FALSE,
     CHECK (rotated_from IS DISTINCT FROM id)
 );
 

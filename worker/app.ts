@@ -6,10 +6,33 @@ import { requestIdFor } from "./http/request-id";
 import { applySecurityHeaders } from "./http/security-headers";
 import { describeError } from "./observability/logger";
 import { createRouteTable, type AppRouter, type RouteTable } from "./router";
+import { currentUser, requireAdmin, requireUser } from "./auth/authenticate";
+import { clientIp, userAgent } from "./auth/client";
+import { enforceCsrf } from "./auth/csrf";
+import { enforceRateLimit } from "./auth/rate-limit";
+import { authRoutes } from "./modules/auth/routes";
 import { healthRoutes } from "./modules/health/routes";
 
 /** Paths that must answer even when configuration is invalid, so operators can see why. */
 const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
+/** Everything under these needs a signed-in user (§2.2.5); /admin also the admin gate (§2.5). */
+const PROTECTED = /^\/(api|reference|frames|blobs|admin)(\/|$)/;
+const ADMIN = /^\/admin(\/|$)/;
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Protected prefixes answer 401/403 before anything else, unknown paths included. */
+async function gate(request: Request, ctx: AppContext, pathname: string): Promise<void> {
+  if (ADMIN.test(pathname)) await requireAdmin(ctx, request);
+  else if (PROTECTED.test(pathname)) await requireUser(ctx, request);
+}
+
+/** For a request a handler will take: CSRF on state changes, then the per-user rate limit. */
+async function guardStateChange(request: Request, ctx: AppContext): Promise<void> {
+  if (!UNSAFE.has(request.method)) return;
+  await enforceCsrf(ctx, request);
+  const user = await currentUser(ctx, request);
+  if (user) await enforceRateLimit(ctx, `api:${user.id}`, ctx.config.auth.apiRateLimitPerMinute, user.id);
+}
 
 function toAppError(err: unknown, ctx: AppContext): AppError {
   if (err instanceof AppError) {
@@ -26,16 +49,21 @@ async function route(table: RouteTable, request: Request, ctx: AppContext): Prom
   if (ctx.problems.length > 0 && !ALWAYS_ON.test(url.pathname)) {
     throw new AppError("config_error", "The service is misconfigured; see /health/ready");
   }
-  const head = request.method === "HEAD";
-  const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
-  if (response !== undefined) return head ? new Response(null, response) : response;
-
+  await gate(request, ctx, url.pathname);
+  // A request no handler takes gets 404/405 before the CSRF check (nothing would change).
   const allowed = table.allowedMethods(url.pathname);
   if (allowed.length === 0) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
-  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
-  throw new AppError("method_not_allowed", `Method ${request.method} is not allowed on ${url.pathname}`, undefined, {
-    Allow: allowed.join(", "),
-  });
+  if (!allowed.includes(request.method)) {
+    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
+    throw new AppError("method_not_allowed", `Method ${request.method} is not allowed on ${url.pathname}`, undefined, {
+      Allow: allowed.join(", "),
+    });
+  }
+  await guardStateChange(request, ctx);
+  const head = request.method === "HEAD";
+  const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
+  if (response === undefined) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
+  return head ? new Response(null, response) : response;
 }
 
 export type RequestHandler = (request: Request, services: Services) => Promise<Response>;
@@ -50,11 +78,19 @@ export function createHandler(register: (router: AppRouter) => void): RequestHan
 /** The whole API as a function of (request, services); each host only decides how services are made. */
 export const handle = createHandler((router) => {
   healthRoutes(router);
+  authRoutes(router);
 });
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {
   const started = Date.now();
-  const ctx: AppContext = { ...services, requestId: requestIdFor(request), userId: null };
+  const ctx: AppContext = {
+    ...services,
+    requestId: requestIdFor(request),
+    clientIp: clientIp(request, services.config.auth.clientIpHeader),
+    userAgent: userAgent(request),
+    user: null,
+    cookies: [],
+  };
   let response: Response;
   try {
     response = await route(table, request, ctx);
@@ -65,6 +101,8 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
   response = new Response(response.body, response);
   const h = response.headers;
   h.set("X-Request-Id", ctx.requestId);
+  for (const cookie of ctx.cookies) h.append("Set-Cookie", cookie);
+  if (ctx.cookies.length > 0) h.set("Cache-Control", "no-store");
   applySecurityHeaders(h, { https: ctx.config.publicUrl.startsWith("https:") });
   applyCors(request, h, ctx.config.corsAllowedOrigins);
 
@@ -78,7 +116,7 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
     route: routePattern,
     status: response.status,
     duration_ms: duration,
-    user_id: ctx.userId,
+    user_id: ctx.user?.id ?? null,
   });
   return response;
 }

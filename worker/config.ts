@@ -33,6 +33,22 @@ export interface DatabaseConfig {
   idleTimeoutMs: number;
 }
 
+export interface AuthConfig {
+  /** Absolute session lifetime (AUTH_SESSION_TTL_SECONDS). */
+  sessionTtlSeconds: number;
+  /** A session unused for this long ends (AUTH_SESSION_IDLE_SECONDS). */
+  sessionIdleSeconds: number;
+  /** Sign-in and callback requests per client IP per minute. */
+  signinRateLimitPerMinute: number;
+  /** Mutating API requests per user per minute. */
+  apiRateLimitPerMinute: number;
+  /** Header that carries the client address set by the proxy in front of the API. */
+  clientIpHeader: string;
+  /** OpenID issuer overrides for local stand-ins; refused in production. */
+  googleIssuer: string;
+  azureAuthority: string;
+}
+
 export interface Config {
   environment: Environment;
   port: number;
@@ -47,6 +63,7 @@ export interface Config {
   storage: StorageConfig | null;
   corsAllowedOrigins: string[];
   devBypass: boolean;
+  auth: AuthConfig;
   metricsEnabled: boolean;
   logLevel: LogLevel;
   maxBodyBytes: number;
@@ -204,6 +221,24 @@ function readSecrets(r: Reader, environment: Environment): Pick<Config, "session
   return { sessionSecret: secret, sessionSecretPrevious: previous };
 }
 
+function readAuth(r: Reader, dev: boolean): AuthConfig {
+  const googleIssuer = r.httpUrl("GOOGLE_ISSUER_URL", "https://accounts.google.com");
+  const azureAuthority = r.httpUrl("AZURE_AUTHORITY_URL", "https://login.microsoftonline.com");
+  for (const name of ["GOOGLE_ISSUER_URL", "AZURE_AUTHORITY_URL"]) {
+    if (!dev && r.str(name) !== null) r.fail(name, "overrides a sign-in provider and is only allowed in development");
+  }
+  const ttl = r.int("AUTH_SESSION_TTL_SECONDS", 30 * 24 * 3600, 300, 366 * 24 * 3600);
+  return {
+    sessionTtlSeconds: ttl,
+    sessionIdleSeconds: Math.min(ttl, r.int("AUTH_SESSION_IDLE_SECONDS", 7 * 24 * 3600, 300, 366 * 24 * 3600)),
+    signinRateLimitPerMinute: r.int("RATE_LIMIT_SIGNIN_PER_MINUTE", 10, 1, 100000),
+    apiRateLimitPerMinute: r.int("RATE_LIMIT_API_PER_MINUTE", 100, 1, 1000000),
+    clientIpHeader: (r.str("CLIENT_IP_HEADER") ?? "x-forwarded-for").toLowerCase(),
+    googleIssuer,
+    azureAuthority,
+  };
+}
+
 /** OAuth redirect targets: a localhost default is right in development and wrong anywhere else. */
 function requiredOutsideDev(r: Reader, dev: boolean, name: string, devDefault: string): string {
   if (!dev && r.str(name) === null) r.fail(name, "is required outside development");
@@ -226,6 +261,7 @@ export function loadConfig(env: Env): LoadedConfig {
   const devBypass = r.bool("AUTH_DEV_BYPASS", false);
   if (devBypass && !dev) r.fail("AUTH_DEV_BYPASS", "must not be true outside SERVER_ENVIRONMENT=development");
 
+  const auth = readAuth(r, dev);
   const cookieDomain = r.str("AUTH_COOKIE_DOMAIN");
   if (cookieDomain === null && !dev) r.fail("AUTH_COOKIE_DOMAIN", "is required outside development");
 
@@ -253,6 +289,7 @@ export function loadConfig(env: Env): LoadedConfig {
     },
     corsAllowedOrigins: readCors(r, environment),
     devBypass,
+    auth,
     metricsEnabled: r.bool("METRICS_ENABLED", dev),
     logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
     maxBodyBytes: r.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -1,3 +1,4 @@
+import type { AuthUser } from "./auth/user";
 import type { Config, ConfigProblem } from "./config";
 import type { Db, PoolStats } from "./db/sql";
 import type { Logger } from "./observability/logger";
@@ -19,6 +20,11 @@ export interface Services {
 /** What a route handler receives besides the request. */
 export interface AppContext extends Services {
   requestId: string;
-  /** Set by authentication; logged with the request. */
-  userId: string | null;
+  /** Client address from the proxy header (CLIENT_IP_HEADER), when present and well-formed. */
+  clientIp: string | null;
+  userAgent: string | null;
+  /** The signed-in user once authentication ran (see auth/authenticate.ts); logged with the request. */
+  user: AuthUser | null;
+  /** Set-Cookie headers to add to the response, whatever it turns out to be. */
+  cookies: string[];
 }

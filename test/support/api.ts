@@ -7,9 +7,13 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-/** Starts another API process (same runtime folder and config.capnp) with its own environment. */
+/**
+ * Starts another API process (same runtime folder and config.capnp) with its own environment;
+ * SERVER_PUBLIC_URL defaults to its own address.
+ */
 export async function startApi(env: Record<string, string>, readyPath = "/health/live"): Promise<ApiProcess> {
-  return startApiProcess({ env, port: await freePort(), readyPath });
+  const port = await freePort();
+  return startApiProcess({ env: { SERVER_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, port, readyPath });
 }
 
 /** A production-like environment that passes validation; tests remove or break one part of it. */

@@ -7,6 +7,7 @@ import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, readVersion, ROOT } from "../../scripts/lib/runtime.mjs";
 import { createScratchDatabase, dropDatabase } from "./database";
+import { oidcEnv, startOidcStandIn } from "./oidc-provider";
 
 /**
  * Builds the bundle and the runtime folder, starts PostgreSQL (embedded 17 unless DATABASE_URL
@@ -33,14 +34,22 @@ export default async function setup(project: TestProject) {
   cleanups.push(() => dropDatabase(adminUrl!, databaseUrl));
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
+  const oidc = await startOidcStandIn();
+  cleanups.push(() => oidc.close());
+
+  const port = await freePort();
   const apiEnv = {
     SERVER_ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,
+    SERVER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    FRONTEND_URL: "http://localhost:3000",
     CORS_ALLOWED_ORIGINS: "http://localhost:3000,https://app.example.com",
+    SESSION_SECRET: "test-session-secret-0123456789-abcdefghij",
     METRICS_ENABLED: "true",
     LOG_LEVEL: "warn",
+    ...oidcEnv(oidc),
   };
-  const api = await startApiProcess({ env: apiEnv, port: await freePort(), readyPath: "/health/ready" });
+  const api = await startApiProcess({ env: apiEnv, port, readyPath: "/health/ready" });
   cleanups.push(() => api.stop());
 
   project.provide("apiUrl", api.url);

@@ -63,25 +63,25 @@ describe("request pipeline", () => {
 
   it("parses JSON and refuses malformed JSON (400), a wrong content type (415) and an empty body", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
-    const ok = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"a":1}' });
+    const ok = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json", Origin: "https://app.example.com" }, body: '{"a":1}' });
     expect(await ok.json()).toEqual({ got: { a: 1 } });
 
-    const bad = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"a":' });
+    const bad = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json", Origin: "https://app.example.com" }, body: '{"a":' });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toBe("invalid_json");
 
-    const type = await call("/echo", { method: "POST", headers: { "Content-Type": "text/plain" }, body: '{"a":1}' });
+    const type = await call("/echo", { method: "POST", headers: { "Content-Type": "text/plain", Origin: "https://app.example.com" }, body: '{"a":1}' });
     expect(type.status).toBe(415);
     expect((await type.json()).error).toBe("unsupported_media_type");
 
-    const empty = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json" } });
+    const empty = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json", Origin: "https://app.example.com" } });
     expect(empty.status).toBe(400);
   });
 
   it("refuses a body over MAX_BODY_BYTES with 413, whether declared or streamed", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const big = JSON.stringify({ pad: "x".repeat(2000) });
-    const declared = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json" }, body: big });
+    const declared = await call("/echo", { method: "POST", headers: { "Content-Type": "application/json", Origin: "https://app.example.com" }, body: big });
     expect(declared.status).toBe(413);
     expect((await declared.json()).error).toBe("payload_too_large");
 
@@ -96,7 +96,7 @@ describe("request pipeline", () => {
     });
     const streamed = await call("/echo", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", Origin: "https://app.example.com" },
       body: stream,
       duplex: "half",
     } as RequestInit);

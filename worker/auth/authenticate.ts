@@ -1,0 +1,61 @@
+import type { AppContext } from "../context";
+import { AppError } from "../http/errors";
+import { devBypassApplies, devUser } from "./dev-bypass";
+import { readSessionToken } from "./session-cookie";
+import { findLiveSession, rotateSession, toAuthUser, touchIfStale } from "./sessions";
+import { isAdmin, type AuthUser } from "./user";
+
+const resolved = new WeakMap<AppContext, Promise<AuthUser | null>>();
+
+async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | null> {
+  if (devBypassApplies(ctx, request)) return devUser(ctx);
+  const token = await readSessionToken(ctx.config, request);
+  if (token === null) return null;
+  const db = ctx.db();
+  const row = await findLiveSession(db, token);
+  if (row === null) return null;
+  const user = toAuthUser(row);
+  if (row.needs_rotation) {
+    // Privileges changed out of band (role granted or revoked): new session id now.
+    const cookie = await db.transaction((tx) => rotateSession(tx, ctx, user, "privilege_change"));
+    if (cookie) ctx.cookies.push(cookie);
+  } else {
+    await touchIfStale(db, ctx, row);
+  }
+  return user;
+}
+
+/** The signed-in user or null; resolved once per request. */
+export async function currentUser(ctx: AppContext, request: Request): Promise<AuthUser | null> {
+  let pending = resolved.get(ctx);
+  if (!pending) {
+    pending = resolve(ctx, request);
+    resolved.set(ctx, pending);
+  }
+  const user = await pending;
+  ctx.user = user;
+  return user;
+}
+
+/** 401 unauthorized unless a valid, live session (or the local development bypass) is present. */
+export async function requireUser(ctx: AppContext, request: Request): Promise<AuthUser> {
+  const user = await currentUser(ctx, request);
+  if (user === null) throw new AppError("unauthorized", "Unauthorized");
+  return user;
+}
+
+/** 401 without a session, 403 forbidden without the admin role or admin:access. */
+export async function requireAdmin(ctx: AppContext, request: Request): Promise<AuthUser> {
+  const user = await requireUser(ctx, request);
+  if (!isAdmin(user)) throw new AppError("forbidden", "Forbidden");
+  return user;
+}
+
+/** 403 forbidden unless the caller holds the entitlement (or is an admin). */
+export async function requireEntitlement(ctx: AppContext, request: Request, entitlement: string): Promise<AuthUser> {
+  const user = await requireUser(ctx, request);
+  if (!user.entitlements.includes(entitlement) && user.role !== "admin") {
+    throw new AppError("forbidden", `Missing entitlement ${entitlement}`);
+  }
+  return user;
+}

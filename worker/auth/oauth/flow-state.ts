@@ -1,0 +1,86 @@
+import type { AppContext } from "../../context";
+import type { Sql } from "../../db/sql";
+import { clearCookie, readCookie, setCookie } from "../cookies";
+import { equalBytes, pkceChallenge, randomToken, sha256 } from "../tokens";
+import type { ProviderId } from "./provider";
+
+export const STATE_TTL_SECONDS = 600;
+const BINDING_COOKIE = "oauth_flow";
+const CALLBACK_PATH = "/auth/callback";
+
+export interface PendingFlow {
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+}
+
+/**
+ * Stores a new sign-in flow: state and nonce (single use, 10 minutes), the PKCE verifier, the
+ * post-login path, and a hash of a random value also set as an HttpOnly cookie, which binds the
+ * flow to this browser. Kept in PostgreSQL so any process, before or after a restart, can finish it.
+ */
+export async function beginFlow(sql: Sql, ctx: AppContext, provider: ProviderId, redirectPath: string): Promise<PendingFlow> {
+  const state = randomToken(32);
+  const nonce = randomToken(32);
+  const verifier = randomToken(32);
+  const binding = randomToken(32);
+  await sql.query(
+    `INSERT INTO oauth_states (state_hash, provider, nonce, code_verifier, redirect_path, browser_binding, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+    [await sha256(state), provider, nonce, verifier, redirectPath, await sha256(binding), STATE_TTL_SECONDS],
+  );
+  ctx.cookies.push(setCookie(ctx.config, BINDING_COOKIE, binding, STATE_TTL_SECONDS, CALLBACK_PATH));
+  return { state, nonce, codeChallenge: await pkceChallenge(verifier) };
+}
+
+export interface ConsumedFlow {
+  nonce: string;
+  codeVerifier: string;
+  redirectPath: string;
+}
+
+export type FlowFailure = "invalid_state" | "expired_state" | "wrong_provider" | "wrong_browser";
+
+/**
+ * Takes the flow for `state` out of the store (so it can never be used twice) and checks that it
+ * is unexpired, for this provider, and started in this browser.
+ */
+export async function consumeFlow(
+  sql: Sql,
+  ctx: AppContext,
+  request: Request,
+  provider: ProviderId,
+  state: string,
+): Promise<ConsumedFlow | FlowFailure> {
+  ctx.cookies.push(clearCookie(ctx.config, BINDING_COOKIE, CALLBACK_PATH));
+  const rows = await sql.query<{ provider: string; nonce: string; code_verifier: string; redirect_path: string; browser_binding: Uint8Array; expired: boolean }>(
+    `DELETE FROM oauth_states WHERE state_hash = $1
+     RETURNING provider, nonce, code_verifier, redirect_path, browser_binding, expires_at <= now() AS expired`,
+    [await sha256(state)],
+  );
+  if (Math.random() < 0.05) await sql.query("DELETE FROM oauth_states WHERE expires_at <= now()");
+  const row = rows[0];
+  if (!row) return "invalid_state";
+  if (row.expired) return "expired_state";
+  if (row.provider !== provider) return "wrong_provider";
+  const binding = readCookie(request, BINDING_COOKIE);
+  if (binding === null || !equalBytes(new Uint8Array(row.browser_binding), await sha256(binding))) return "wrong_browser";
+  return { nonce: row.nonce, codeVerifier: row.code_verifier, redirectPath: row.redirect_path };
+}
+
+/**
+ * Only a same-site relative path may follow sign-in: one leading slash, no scheme, no `//` or
+ * backslash (which browsers treat as another host), no control characters. Anything else → /today.
+ */
+export function safeRedirectPath(value: string | null): string {
+  const fallback = "/today";
+  if (value === null || value === "") return fallback;
+  if (value.length > 512 || !value.startsWith("/") || value.startsWith("//") || /[\\\u0000-\u001f\u007f]/.test(value)) return fallback;
+  try {
+    const resolved = new URL(value, "https://frontend.invalid");
+    if (resolved.origin !== "https://frontend.invalid") return fallback;
+    return resolved.pathname + resolved.search + resolved.hash;
+  } catch {
+    return fallback;
+  }
+}

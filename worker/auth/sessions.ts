@@ -1,0 +1,168 @@
+import type { AppContext } from "../context";
+import type { Sql } from "../db/sql";
+import { audit } from "./audit";
+import { sessionCookieHeader } from "./session-cookie";
+import { randomToken, sha256 } from "./tokens";
+import type { AuthUser } from "./user";
+
+/** Last-seen (and the idle deadline) is written at most this often, not on every request. */
+const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+
+interface SessionRow {
+  session_id: string;
+  user_id: string;
+  expires_at: Date;
+  last_seen_at: Date;
+  needs_rotation: boolean;
+  email: string;
+  name: string;
+  image: string | null;
+  role: AuthUser["role"];
+  age_verified: boolean;
+  tos_accepted: boolean;
+  entitlements: string[];
+}
+
+/** Entitlements of a user from unexpired role grants (§2.5). */
+export const ENTITLEMENTS_OF_USER = `COALESCE((
+  SELECT array_agg(DISTINCT e.name ORDER BY e.name)
+  FROM user_roles ur
+  JOIN role_entitlements re ON re.role_id = ur.role_id
+  JOIN entitlements e ON e.id = re.entitlement_id
+  WHERE ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now())
+), '{}')`;
+
+export function toAuthUser(row: SessionRow, devBypass = false): AuthUser {
+  return {
+    id: row.user_id,
+    email: row.email,
+    name: row.name,
+    image: row.image,
+    role: row.role,
+    entitlements: row.entitlements,
+    ageVerified: row.age_verified,
+    tosAccepted: row.tos_accepted,
+    sessionId: devBypass ? null : row.session_id,
+    sessionExpiresAt: devBypass ? null : row.expires_at,
+    devBypass,
+  };
+}
+
+/** One indexed read: the live session with its user and entitlements, or nothing. */
+export async function findLiveSession(sql: Sql, token: string): Promise<SessionRow | null> {
+  const rows = await sql.query<SessionRow>(
+    `SELECT s.id AS session_id, s.user_id, s.expires_at, s.last_seen_at, s.needs_rotation,
+            u.email, u.name, u.image, u.role, u.age_verified, u.tos_accepted,
+            ${ENTITLEMENTS_OF_USER} AS entitlements
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now()`,
+    [await sha256(token)],
+  );
+  return rows[0] ?? null;
+}
+
+/** Keeps last_seen and the idle deadline fresh, at most once per TOUCH_INTERVAL per session. */
+export async function touchIfStale(sql: Sql, ctx: AppContext, row: SessionRow): Promise<void> {
+  if (Date.now() - new Date(row.last_seen_at).getTime() < TOUCH_INTERVAL_MS) return;
+  await sql.query(
+    `WITH s AS (
+       UPDATE sessions SET last_seen_at = now(),
+         idle_expires_at = LEAST(expires_at, now() + make_interval(secs => $2)),
+         ip_address = COALESCE($3::inet, ip_address)
+       WHERE id = $1 RETURNING user_id)
+     UPDATE users SET last_activity_at = now() WHERE id IN (SELECT user_id FROM s)`,
+    [row.session_id, ctx.config.auth.sessionIdleSeconds, ctx.clientIp],
+  );
+}
+
+export interface NewSession {
+  id: string;
+  expiresAt: Date;
+  /** The Set-Cookie header for it: queue it (ctx.cookies) only once the transaction committed. */
+  cookie: string;
+}
+
+/**
+ * Creates a session (256-bit random id, stored only as its SHA-256) and signs its cookie.
+ * `expiresAt` carries an existing absolute deadline over a rotation.
+ */
+export async function createSession(
+  sql: Sql,
+  ctx: AppContext,
+  userId: string,
+  opts: { rotatedFrom?: string; expiresAt?: Date } = {},
+): Promise<NewSession> {
+  const token = randomToken(32);
+  const { sessionTtlSeconds, sessionIdleSeconds } = ctx.config.auth;
+  const rows = await sql.query<{ id: string; expires_at: Date }>(
+    `INSERT INTO sessions (user_id, token_hash, expires_at, idle_expires_at, user_agent, ip_address, rotated_from)
+     VALUES ($1, $2, COALESCE($3, now() + make_interval(secs => $4)),
+             LEAST(COALESCE($3, now() + make_interval(secs => $4)), now() + make_interval(secs => $5)),
+             $6, $7::inet, $8)
+     RETURNING id, expires_at`,
+    [userId, await sha256(token), opts.expiresAt ?? null, sessionTtlSeconds, sessionIdleSeconds, ctx.userAgent, ctx.clientIp, opts.rotatedFrom ?? null],
+  );
+  const { id, expires_at } = rows[0]!;
+  const expiresAt = new Date(expires_at);
+  return { id, expiresAt, cookie: await sessionCookieHeader(ctx.config, token, expiresAt) };
+}
+
+/** Ends a session server-side. Returns whether a live session of that user was ended. */
+export async function revokeSession(sql: Sql, userId: string, sessionId: string, reason: string): Promise<boolean> {
+  const rows = await sql.query(
+    `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id`,
+    [sessionId, userId, reason],
+  );
+  return rows.length > 0;
+}
+
+/** Ends every live session of a user except `keep`; returns how many ended. */
+export async function revokeOtherSessions(sql: Sql, userId: string, keep: string | null, reason: string): Promise<number> {
+  const rows = await sql.query(
+    `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+     WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2) AND expires_at > now()
+     RETURNING id`,
+    [userId, keep, reason],
+  );
+  return rows.length;
+}
+
+/**
+ * A new session id for the same sign-in (privilege change): the old session ends, the new one
+ * keeps its absolute deadline, and the rotation is audited. Returns the new cookie (null for the
+ * development bypass), to queue once the transaction has committed.
+ */
+export async function rotateSession(sql: Sql, ctx: AppContext, user: AuthUser, reason: string): Promise<string | null> {
+  if (user.devBypass || user.sessionId === null) return null;
+  const next = await createSession(sql, ctx, user.id, { rotatedFrom: user.sessionId, expiresAt: user.sessionExpiresAt ?? undefined });
+  await revokeSession(sql, user.id, user.sessionId, "rotated");
+  await audit(sql, ctx, "session_rotated", {
+    userId: user.id,
+    sessionId: next.id,
+    resourceType: "session",
+    resourceId: next.id,
+    details: { reason, previous_session: user.sessionId },
+  });
+  user.sessionId = next.id;
+  return next.cookie;
+}
+
+export interface SessionSummary {
+  id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  user_agent: string | null;
+  ip_address: string | null;
+}
+
+export async function listLiveSessions(sql: Sql, userId: string): Promise<SessionSummary[]> {
+  return sql.query<SessionSummary>(
+    `SELECT id, created_at, last_seen_at, expires_at, user_agent, host(ip_address) AS ip_address
+     FROM sessions
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND idle_expires_at > now()
+     ORDER BY created_at DESC LIMIT 100`,
+    [userId],
+  );
+}
