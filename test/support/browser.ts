@@ -29,6 +29,7 @@ export class Browser {
     if (!["GET", "HEAD"].includes(method) && !("Origin" in headers)) headers.Origin = this.origin;
     const cookies = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
     if (cookies && !("Cookie" in headers)) headers.Cookie = cookies;
+    for (const [k, v] of Object.entries(headers)) if (v === "") delete headers[k]; // "" = do not send
     const res = await fetch(url, { ...init, method, headers, redirect: "manual" });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(";");
