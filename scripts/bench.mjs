@@ -3,6 +3,9 @@
 // PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback.
 // Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10).
 import autocannon from "autocannon";
+import { SignJWT } from "jose";
+import { createHash, randomBytes } from "node:crypto";
+import pg from "pg";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +17,44 @@ import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const cleanups = [];
+const BENCH_SECRET = "bench-session-secret-0123456789-abcdefghijkl";
 
-function run(url, title) {
+/** A user and a live session made directly in the database, with the cookie the API would sign. */
+async function benchSession(databaseUrl) {
+  const token = randomBytes(32).toString("base64url");
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "INSERT INTO users (name, email) VALUES ('Bench', $1) RETURNING id",
+      [`bench-${token.slice(0, 8)}@example.com`],
+    );
+    await client.query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE name = 'user'", [rows[0].id]);
+    await client.query(
+      "INSERT INTO sessions (user_id, token_hash, expires_at, idle_expires_at) VALUES ($1, $2, now() + interval '1 day', now() + interval '1 day')",
+      [rows[0].id, createHash("sha256").update(token).digest()],
+    );
+  } finally {
+    await client.end();
+  }
+  const jwt = await new SignJWT({ sid: token })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("ignition-api")
+    .setIssuedAt()
+    .setExpirationTime("1d")
+    .sign(new TextEncoder().encode(BENCH_SECRET));
+  return `session=${jwt}`;
+}
+
+function run(url, title, headers) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, duration: DURATION, title }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ url, connections: CONNECTIONS, duration: DURATION, title, headers }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
-async function scenario(name, url) {
-  await run(url, "warm-up").catch(() => {}); // fills pools and JIT; not reported
-  const r = await run(url, name);
+async function scenario(name, url, headers) {
+  await run(url, "warm-up", headers).catch(() => {}); // fills pools and JIT; not reported
+  const r = await run(url, name, headers);
   const row = {
     scenario: name,
     "req/s": Math.round(r.requests.average),
@@ -51,7 +82,7 @@ async function main() {
   }
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
-  const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error" };
+  const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET };
   const pooled = await startApiProcess({ env: base, port: await freePort(), readyPath: "/health/ready" });
   cleanups.push(() => pooled.stop());
   const fresh = await startApiProcess({ env: { ...base, DATABASE_POOLING: "per-request" }, port: await freePort(), readyPath: "/health/ready" });
@@ -61,12 +92,15 @@ async function main() {
   rows.push(await scenario("bare JSON (GET /health)", pooled.url + "/health"));
   rows.push(await scenario("DB round trip, pooled (GET /health/ready)", pooled.url + "/health/ready"));
   rows.push(await scenario("DB round trip, fresh connection per request", fresh.url + "/health/ready"));
+  const cookie = await benchSession(databaseUrl);
+  rows.push(await scenario("authenticated GET (GET /auth/sessions)", pooled.url + "/auth/sessions", { Cookie: cookie }));
   console.table(rows);
 
-  const [bare, db, perRequest] = rows.map((r) => r["req/s"]);
+  const [bare, db, perRequest, authed] = rows.map((r) => r["req/s"]);
   const targets = [
     [`pooled DB route ≥ 50% of bare route`, db / bare, 0.5],
     [`pooled DB route ≥ 10× fresh-connection route`, db / perRequest, 10],
+    [`authenticated GET ≥ 40% of bare route`, authed / bare, 0.4],
   ];
   for (const [label, ratio, min] of targets) {
     console.log(`${ratio >= min ? "PASS" : "MISS"}  ${label}: ${ratio.toFixed(2)}${min >= 1 ? "×" : ""} (${(ratio * (min >= 1 ? 1 : 100)).toFixed(min >= 1 ? 1 : 0)}${min >= 1 ? "×" : "%"})`);

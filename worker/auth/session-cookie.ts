@@ -5,11 +5,12 @@ import { clearCookie, readCookie, setCookie } from "./cookies";
 export const SESSION_COOKIE = "session";
 const ISSUER = "ignition-api";
 
-const keys = new Map<string, Uint8Array>();
-function key(secret: string): Uint8Array {
+// Imported once per secret: importing an HMAC key on every request costs more than verifying.
+const keys = new Map<string, Promise<CryptoKey>>();
+function key(secret: string): Promise<CryptoKey> {
   let k = keys.get(secret);
   if (!k) {
-    k = new TextEncoder().encode(secret);
+    k = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keys.set(secret, k);
   }
   return k;
@@ -22,7 +23,7 @@ export async function signSessionCookie(config: Config, sessionToken: string, ex
     .setIssuer(ISSUER)
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key(config.sessionSecret));
+    .sign(await key(config.sessionSecret));
 }
 
 /**
@@ -35,7 +36,7 @@ export async function readSessionToken(config: Config, request: Request): Promis
   for (const secret of [config.sessionSecret, config.sessionSecretPrevious]) {
     if (!secret) continue;
     try {
-      const { payload } = await jwtVerify(value, key(secret), { algorithms: ["HS256"], issuer: ISSUER });
+      const { payload } = await jwtVerify(value, await key(secret), { algorithms: ["HS256"], issuer: ISSUER });
       return typeof payload.sid === "string" && payload.sid.length >= 32 ? payload.sid : null;
     } catch {
       // try the next secret

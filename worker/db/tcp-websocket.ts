@@ -18,6 +18,7 @@ export class TcpWebSocket {
   private readonly socket: Socket;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private writing: Promise<void> = Promise.resolve();
+  private pending: Uint8Array[] = [];
   private closed = false;
 
   constructor(url: string) {
@@ -51,7 +52,26 @@ export class TcpWebSocket {
   send(data: Uint8Array | ArrayBuffer): void {
     if (this.closed) return;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-    // Writes are chained so they reach the socket in order even though send() is synchronous.
+    // The driver sends a query as several small messages (Parse, Bind, Execute, Sync) in one
+    // synchronous burst: gather them and write once, in a microtask, instead of one TCP write each.
+    this.pending.push(bytes);
+    if (this.pending.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const chunks = this.pending;
+    this.pending = [];
+    let bytes: Uint8Array;
+    if (chunks.length === 1) bytes = chunks[0]!;
+    else {
+      bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+      let offset = 0;
+      for (const c of chunks) {
+        bytes.set(c, offset);
+        offset += c.byteLength;
+      }
+    }
+    // Writes are chained so they reach the socket in order.
     this.writing = this.writing.then(() => this.writer.write(bytes)).catch((err: unknown) => this.fail(err));
   }
 
