@@ -94,5 +94,7 @@ export async function finishSignIn(ctx: AppContext, provider: OAuthProvider, req
   });
   if ("refused" in outcome) return failed(ctx, provider, outcome.refused, "account_conflict");
   if (cookie) ctx.cookies.push(cookie);
+  // Housekeeping rides on sign-ins: drop sessions long expired or revoked (a few % of sign-ins).
+  if (Math.random() < 0.05) await ctx.db().query("SELECT cleanup_expired_sessions()");
   return redirect(`${ctx.config.frontendUrl}${flow.redirectPath}`);
 }
