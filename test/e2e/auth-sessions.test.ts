@@ -30,6 +30,8 @@ describe("sessions", () => {
     replay.jar.set("session", cookie);
     expect(await status(replay)).toBe(401);
     expect((await me(replay)).user).toBeNull();
+    const audits = await sql("SELECT event_type, session_id IS NOT NULL AS has_session FROM audit_log WHERE request_id = $1", [out.headers.get("X-Request-Id")]);
+    expect(audits).toEqual([{ event_type: "logout", has_session: true }]);
   });
 
   it("lists the caller's sessions and ends another one, which is refused on its very next request", async () => {
@@ -42,7 +44,10 @@ describe("sessions", () => {
     const other = list.find((s: { current: boolean }) => !s.current);
     expect(other).toMatchObject({ user_agent: "ignition-test-browser", ip_address: phone.ip });
 
-    expect((await laptop.fetch(`/auth/sessions/${other.id}`, { method: "DELETE" })).status).toBe(200);
+    const revoked = await laptop.fetch(`/auth/sessions/${other.id}`, { method: "DELETE" });
+    expect(revoked.status).toBe(200);
+    const audits = await sql("SELECT event_type, resource_id FROM audit_log WHERE request_id = $1", [revoked.headers.get("X-Request-Id")]);
+    expect(audits).toEqual([{ event_type: "session_revoked", resource_id: other.id }]);
     expect(await status(phone)).toBe(401);
     expect(await status(laptop)).toBe(200);
     // Someone else's session id is simply not found.
@@ -133,10 +138,16 @@ describe("sessions", () => {
     expect(cli("revoke-role", who.email!, "admin").stdout).toContain("revoked admin");
     expect((await me(b)).user.role).toBe("user");
     expect(await status(b, "/admin")).toBe(403);
+    // A grant that has expired stops counting at once, whatever users.role still says.
+    expect(cli("grant-role", who.email!, "admin").stdout).toContain("granted");
+    expect((await me(b)).user.role).toBe("admin");
+    await sql("UPDATE user_roles SET expires_at = now() - interval '1 second' FROM users u WHERE u.id = user_roles.user_id AND u.email = $1", [who.email]);
+    expect((await me(b)).user.role).toBe("user");
+    expect(await status(b, "/admin")).toBe(403);
     expect(cli("grant-role", "nobody@example.com", "admin").stderr).toMatch(/no user with email/);
     expect(cli("grant-role", who.email!, "emperor").stderr).toMatch(/unknown role/);
     const audits = await sql(`SELECT event_type FROM audit_log a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND event_type LIKE 'role_%' ORDER BY event_type`, [who.email]);
-    expect(audits.map((r) => r.event_type)).toEqual(["role_granted", "role_revoked"]);
+    expect(audits.map((r) => r.event_type)).toEqual(["role_granted", "role_granted", "role_revoked"]);
   });
 
   it("deleting a user ends all of their sessions", async () => {

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { startApi } from "../support/api";
 import { Browser, FRONTEND, person } from "../support/browser";
 import { withClient } from "../support/database";
-import { apiUrl, databaseUrl } from "../support/env";
+import { apiEnv, apiUrl, databaseUrl } from "../support/env";
 import { AZURE_TENANT } from "../support/oidc-provider";
 
 const auditRows = (requestIds: string[]) =>
@@ -123,6 +125,42 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
     const cb2 = await attacker.authorize(s2.headers.get("Location")!, person());
     // Login CSRF: the attacker's callback URL opened in the victim's browser has no flow cookie.
     await expectFailure(await victim.fetch(cb2), "invalid_state", victim);
+  });
+
+  it("refuses a state older than 10 minutes", async () => {
+    const b = new Browser(apiUrl());
+    const start = await b.fetch("/auth/signin/google");
+    const state = new URL(start.headers.get("Location")!).searchParams.get("state")!;
+    const callback = await b.authorize(start.headers.get("Location")!, person());
+    await withClient(databaseUrl(), (c) =>
+      c.query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE state_hash = $1", [createHash("sha256").update(state).digest()]),
+    );
+    await expectFailure(await b.fetch(callback), "invalid_state", b);
+  });
+
+  it("signing in again ends the session the browser already had", async () => {
+    const b = new Browser(apiUrl());
+    await b.signIn("google", person());
+    const first = b.cookie("session")!;
+    await b.signIn("google", person());
+    expect(b.cookie("session")).not.toBe(first);
+    const old = new Browser(apiUrl());
+    old.jar.set("session", first);
+    expect((await old.fetch("/auth/sessions")).status).toBe(401);
+  });
+
+  it("answers provider_unavailable (not a 500) when the provider cannot be reached or names another issuer", async () => {
+    const base = new URL(apiEnv().GOOGLE_ISSUER_URL!).origin;
+    for (const issuer of ["http://127.0.0.1:9", `${base}/azure/common/v2.0`]) {
+      const api = await startApi({ ...apiEnv(), GOOGLE_ISSUER_URL: issuer });
+      try {
+        const res = await new Browser(api.url).fetch("/auth/signin/google");
+        expect(res.status).toBe(302);
+        expect(res.headers.get("Location")).toBe(`${FRONTEND}/login?error=provider_unavailable`);
+      } finally {
+        await api.stop();
+      }
+    }
   });
 
   it("sends the browser back to the frontend when the user cancels at the provider", async () => {

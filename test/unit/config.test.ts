@@ -99,6 +99,12 @@ describe("config", () => {
     expect(parseOrigin("javascript:alert(1)")).toBeNull();
   });
 
+  it("refuses provider endpoint overrides outside development", () => {
+    expect(variables({ ...prod, GOOGLE_ISSUER_URL: "http://127.0.0.1:1/google" })).toEqual(["GOOGLE_ISSUER_URL"]);
+    expect(variables({ ...prod, AZURE_AUTHORITY_URL: "http://127.0.0.1:1/azure" })).toEqual(["AZURE_AUTHORITY_URL"]);
+    expect(variables({ SERVER_ENVIRONMENT: "development", DATABASE_URL: DB, GOOGLE_ISSUER_URL: "http://127.0.0.1:1/google" })).toEqual([]);
+  });
+
   it("neon driver always uses per-request connections", () => {
     const { config } = loadConfig({ ...prod, DATABASE_DRIVER: "neon", DATABASE_POOLING: "shared" });
     expect(config.database.pooling).toBe("per-request");

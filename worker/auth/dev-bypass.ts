@@ -1,7 +1,7 @@
 import type { AppContext } from "../context";
 import { AppError } from "../http/errors";
 import { audit } from "./audit";
-import { ENTITLEMENTS_OF_USER, toAuthUser } from "./sessions";
+import { ENTITLEMENTS_OF_USER, ROLE_OF_USER, toAuthUser } from "./sessions";
 import type { AuthUser } from "./user";
 
 export const DEV_USER_EMAIL = "dev@localhost";
@@ -43,7 +43,7 @@ export async function devUser(ctx: AppContext): Promise<AuthUser> {
     }
     const rows = await tx.query<Parameters<typeof toAuthUser>[0]>(
       `SELECT NULL AS session_id, u.id AS user_id, NULL AS expires_at, now() AS last_seen_at, false AS needs_rotation,
-              u.email, u.name, u.image, u.role, u.age_verified, u.tos_accepted, ${ENTITLEMENTS_OF_USER} AS entitlements
+              u.email, u.name, u.image, ${ROLE_OF_USER} AS role, u.age_verified, u.tos_accepted, ${ENTITLEMENTS_OF_USER} AS entitlements
        FROM users u WHERE u.id = $1`,
       [id],
     );

@@ -24,6 +24,15 @@ interface SessionRow {
   entitlements: string[];
 }
 
+/**
+ * The user's role from unexpired grants (admin > moderator > user), so an expired grant stops
+ * counting at once; users.role is only the legacy copy the admin CLI keeps.
+ */
+export const ROLE_OF_USER = `COALESCE((
+  SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+  WHERE ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now()) AND r.name IN ('admin', 'moderator')
+  ORDER BY CASE r.name WHEN 'admin' THEN 0 ELSE 1 END LIMIT 1), 'user')`;
+
 /** Entitlements of a user from unexpired role grants (§2.5). */
 export const ENTITLEMENTS_OF_USER = `COALESCE((
   SELECT array_agg(DISTINCT e.name ORDER BY e.name)
@@ -58,7 +67,7 @@ export async function findLiveSession(sql: Sql, token: string): Promise<SessionR
   const rows = await sql.query<{ s: SessionRow }>(
     `SELECT json_build_object(
        'session_id', s.id, 'user_id', s.user_id, 'expires_at', s.expires_at, 'last_seen_at', s.last_seen_at,
-       'needs_rotation', s.needs_rotation, 'email', u.email, 'name', u.name, 'image', u.image, 'role', u.role,
+       'needs_rotation', s.needs_rotation, 'email', u.email, 'name', u.name, 'image', u.image, 'role', ${ROLE_OF_USER},
        'age_verified', u.age_verified, 'tos_accepted', u.tos_accepted,
        'entitlements', ${ENTITLEMENTS_OF_USER}) AS s
      FROM sessions s JOIN users u ON u.id = s.user_id
@@ -122,6 +131,14 @@ export async function revokeSession(sql: Sql, userId: string, sessionId: string,
     [sessionId, userId, reason],
   );
   return rows.length > 0;
+}
+
+/** Ends the session a (validly signed) cookie names, whoever it belongs to. */
+export async function revokeSessionByToken(sql: Sql, token: string, reason: string): Promise<void> {
+  await sql.query(
+    "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+    [await sha256(token), reason],
+  );
 }
 
 /** Ends every live session of a user except `keep`; returns how many ended. */

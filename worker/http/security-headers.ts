@@ -4,7 +4,7 @@ export function applySecurityHeaders(headers: Headers, opts: { https: boolean })
   headers.set("X-Frame-Options", "DENY");
   headers.set("Referrer-Policy", "no-referrer");
   if (!headers.has("Content-Security-Policy")) {
-    headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    headers.set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
   }
   if (opts.https) headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   // JSON answers may carry per-user data: never let a shared cache keep them.

@@ -19,6 +19,10 @@ export function azureProvider(client: OAuthClient & { tenantId: string }, author
     clientId: client.clientId,
     clientSecret: client.clientSecret,
     discoveryUrl: `${authority}/${encodeURIComponent(client.tenantId)}/v2.0/.well-known/openid-configuration`,
+    // Entra names the issuer per tenant (a GUID, or {tenantid} for the multi-tenant endpoints).
+    discoveredIssuerMatches: (discovered) =>
+      discovered.startsWith(`${authority}/`) && discovered.endsWith("/v2.0") &&
+      (TENANT_ID.test(client.tenantId) ? discovered === `${authority}/${client.tenantId}/v2.0` : true),
     issuerMatches(iss, claims, discovered) {
       if (!discovered.includes("{tenantid}")) return iss === discovered;
       const tid = claims.tid;

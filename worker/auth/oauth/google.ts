@@ -12,6 +12,7 @@ export function googleProvider(client: OAuthClient, issuer: string): OAuthProvid
     clientId: client.clientId,
     clientSecret: client.clientSecret,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    discoveredIssuerMatches: (discovered) => discovered === issuer,
     // Google documents both forms of its issuer.
     issuerMatches: (iss, _claims, discovered) =>
       iss === discovered || (discovered === "https://accounts.google.com" && iss === "accounts.google.com"),

@@ -25,6 +25,8 @@ export interface OAuthProvider {
   clientId: string;
   clientSecret: string;
   discoveryUrl: string;
+  /** Whether the discovery document's issuer is the one configured (not some other provider's). */
+  discoveredIssuerMatches(issuer: string): boolean;
   /** Whether `iss` is right for this provider, given the issuer its discovery document names. */
   issuerMatches(iss: string | undefined, claims: JWTPayload, discoveredIssuer: string): boolean;
   identity(claims: JWTPayload): Identity;

@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload } from "jose";
-import { discover, keySet } from "./discovery";
+import { discover, keySet, type Discovery } from "./discovery";
 import type { OAuthProvider } from "./provider";
 
 export class TokenError extends Error {
@@ -8,9 +8,23 @@ export class TokenError extends Error {
   }
 }
 
+/** The provider's configuration, or a sign-in failure (never a 500) when it cannot be had. */
+export async function providerConfig(provider: OAuthProvider): Promise<Discovery> {
+  let doc: Discovery;
+  try {
+    doc = await discover(provider.discoveryUrl);
+  } catch (err) {
+    throw new TokenError("provider_unavailable", `discovery failed: ${(err as Error).message}`);
+  }
+  if (!provider.discoveredIssuerMatches(doc.issuer)) {
+    throw new TokenError("provider_unavailable", `discovery names an unexpected issuer ${doc.issuer}`);
+  }
+  return doc;
+}
+
 /** Exchanges the authorization code (confidential client + PKCE verifier) for an ID token. */
 export async function exchangeCode(provider: OAuthProvider, code: string, codeVerifier: string, redirectUri: string): Promise<string> {
-  const { token_endpoint } = await discover(provider.discoveryUrl);
+  const { token_endpoint } = await providerConfig(provider);
   let res: Response;
   try {
     res = await fetch(token_endpoint, {
@@ -38,7 +52,7 @@ export async function exchangeCode(provider: OAuthProvider, code: string, codeVe
 
 /** Verifies the ID token: signature against the provider's JWKS, issuer, audience, expiry and nonce. */
 export async function verifyIdToken(provider: OAuthProvider, idToken: string, nonce: string): Promise<JWTPayload> {
-  const doc = await discover(provider.discoveryUrl);
+  const doc = await providerConfig(provider);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(idToken, keySet(doc.jwks_uri), {

@@ -1,10 +1,10 @@
 import { audit } from "../../auth/audit";
 import { resolveAccount } from "../../auth/oauth/accounts";
-import { discover } from "../../auth/oauth/discovery";
 import { beginFlow, consumeFlow, safeRedirectPath } from "../../auth/oauth/flow-state";
 import type { OAuthProvider } from "../../auth/oauth/provider";
-import { exchangeCode, TokenError, verifyIdToken } from "../../auth/oauth/token";
-import { createSession } from "../../auth/sessions";
+import { exchangeCode, providerConfig, TokenError, verifyIdToken } from "../../auth/oauth/token";
+import { readSessionToken } from "../../auth/session-cookie";
+import { createSession, revokeSessionByToken } from "../../auth/sessions";
 import type { AppContext } from "../../context";
 import { AppError } from "../../http/errors";
 
@@ -25,7 +25,7 @@ function toFrontendError(ctx: AppContext, code: string): Response {
 export async function startSignIn(ctx: AppContext, provider: OAuthProvider, redirectParam: string | null): Promise<Response> {
   let authorize: string;
   try {
-    authorize = (await discover(provider.discoveryUrl)).authorization_endpoint;
+    authorize = (await providerConfig(provider)).authorization_endpoint;
   } catch (err) {
     ctx.log.warn("provider discovery failed", { request_id: ctx.requestId, provider: provider.id, error: String(err) });
     return toFrontendError(ctx, "provider_unavailable");
@@ -77,10 +77,13 @@ export async function finishSignIn(ctx: AppContext, provider: OAuthProvider, req
   }
 
   const who = provider.identity(claims);
+  const previousToken = await readSessionToken(ctx.config, request);
   let cookie: string | null = null;
   const outcome = await ctx.db().transaction(async (tx) => {
     const result = await resolveAccount(tx, ctx, provider, who);
     if ("refused" in result) return result;
+    // A session this browser already had ends: one sign-in, one live session id.
+    if (previousToken !== null) await revokeSessionByToken(tx, previousToken, "replaced_by_signin");
     const session = await createSession(tx, ctx, result.userId);
     cookie = session.cookie;
     await audit(tx, ctx, "login", {
