@@ -14,7 +14,7 @@ const config :Workerd.Config = (
       tlsOptions = (trustBrowserCas = true),
     )),
   ],
-  # The address is overridden at start (entrypoint.sh: --socket-addr or --socket-fd).
+  # The address is replaced at start: launch.mjs passes one shared listening socket (--socket-fd).
   sockets = [ (name = "http", address = "*:8080", http = (), service = "api") ],
 );
 
