@@ -4,6 +4,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, writ
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readMigrations } from "./migrator.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = join(ROOT, "dist");
@@ -24,13 +25,25 @@ export function workerdBinary() {
   return require("workerd").default ?? require("workerd");
 }
 
+/**
+ * Values baked into the bundle (worker/version.ts, worker/db/schema-version.ts): the version, and
+ * the migrations (NNNN_name) this build expects the database to have, for the readiness check.
+ */
+export function bundleDefines({ version = readVersion(), migrationsDir = join(ROOT, "migrations") } = {}) {
+  const migrations = readMigrations(migrationsDir).map((m) => `${String(m.version).padStart(4, "0")}_${m.name}`);
+  return [
+    "--define", `__APP_VERSION__:${JSON.stringify(version)}`,
+    "--define", `__APP_MIGRATIONS__:${JSON.stringify(migrations)}`,
+  ];
+}
+
 /** `wrangler deploy --dry-run` bundles without network; --outdir keeps the result. */
 export async function bundleWorker({ version = readVersion() } = {}) {
   rmSync(DIST, { recursive: true, force: true });
   const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
   const res = spawnSync(
     wrangler,
-    ["deploy", "--dry-run", "--outdir", DIST, "--define", `__APP_VERSION__:${JSON.stringify(version)}`],
+    ["deploy", "--dry-run", "--outdir", DIST, ...bundleDefines({ version })],
     { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
   );
   if (res.status !== 0) {
