@@ -14,7 +14,7 @@ const config :Workerd.Config = (
       tlsOptions = (trustBrowserCas = true),
     )),
   ],
-  # The address is overridden at start (entrypoint.sh: --socket-addr or --socket-fd).
+  # The address is replaced at start: launch.mjs passes one shared listening socket (--socket-fd).
   sockets = [ (name = "http", address = "*:8080", http = (), service = "api") ],
 );
 
@@ -62,6 +62,7 @@ const api :Workerd.Worker = (
     (name = "RATE_LIMIT_SIGNIN_PER_MINUTE", fromEnvironment = "RATE_LIMIT_SIGNIN_PER_MINUTE"),
     (name = "RATE_LIMIT_API_PER_MINUTE", fromEnvironment = "RATE_LIMIT_API_PER_MINUTE"),
     (name = "CLIENT_IP_HEADER", fromEnvironment = "CLIENT_IP_HEADER"),
+    (name = "CLIENT_IP_PROXY_HOPS", fromEnvironment = "CLIENT_IP_PROXY_HOPS"),
     (name = "GOOGLE_ISSUER_URL", fromEnvironment = "GOOGLE_ISSUER_URL"),
     (name = "AZURE_AUTHORITY_URL", fromEnvironment = "AZURE_AUTHORITY_URL"),
   ],

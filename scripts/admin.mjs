@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // npm run admin -- grant-role <email> <role> [--expires <ISO date>] | revoke-role <email> <role> | roles <email>
 // The only way to create the first admin. Uses DATABASE_URL (default: the embedded database).
+// In production: docker compose run --rm migrate node scripts/admin.mjs grant-role <email> admin
 // Every change is audited, keeps users.role (the legacy single role) at the highest role held,
 // and makes the user's live sessions get a new session id on their next request.
 import pg from "pg";
+import { databaseUrlFromEnv } from "./lib/database-url.mjs";
 
 const ROLES = ["user", "moderator", "admin"];
 const USAGE = `usage: npm run admin -- <command>
@@ -62,7 +64,8 @@ async function main(argv) {
     return command ? 0 : 2;
   }
   if (!email) throw new CliError(`${command} needs an email\n${USAGE}`);
-  const url = process.env.DATABASE_URL || (await import("./lib/embedded.mjs")).embeddedDatabaseUrl();
+  const url = await databaseUrlFromEnv();
+  if (url === null) throw new CliError("DATABASE_URL is not set");
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10000 });
   client.on("error", () => {});
   try {

@@ -2,6 +2,9 @@
 // npm run bench: throughput and latency of the real workerd (container config and bundle) against
 // PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback.
 // Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10).
+// Also measures the DB-backed route with WORKERS=1 and WORKERS=2 workerd processes behind one port
+// (launch.mjs), reconnecting every BENCH_RECONNECT requests (default 100), and workerd's resident
+// memory after BENCH_MEMORY_REQUESTS requests (default 10,000).
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { createHash, randomBytes } from "node:crypto";
@@ -9,13 +12,15 @@ import pg from "pg";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApiProcess } from "./lib/api-process.mjs";
+import { rssBytes, startApiProcess } from "./lib/api-process.mjs";
 import { Migrator } from "./lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "./lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
+const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS || 10_000);
+const RECONNECT = Number(process.env.BENCH_RECONNECT || 100);
 const cleanups = [];
 const BENCH_SECRET = "bench-session-secret-0123456789-abcdefghijkl";
 
@@ -46,15 +51,28 @@ async function benchSession(databaseUrl) {
   return `session=${jwt}`;
 }
 
-function run(url, title, headers) {
+function run(url, title, options) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, duration: DURATION, title, headers }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ url, connections: CONNECTIONS, title, ...options }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
-async function scenario(name, url, headers) {
-  await run(url, "warm-up", headers).catch(() => {}); // fills pools and JIT; not reported
-  const r = await run(url, name, headers);
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** Resident memory of all workerd processes of one API (VmRSS, summed). */
+const workerdRss = (api) => api.workerPids().reduce((sum, pid) => sum + rssBytes(pid), 0);
+
+/** RSS of a freshly started API's workerd processes, then after exactly `n` requests. */
+async function memory(api, workers, n) {
+  const start = workerdRss(api);
+  const r = await run(api.url + "/health/ready", "memory", { amount: n });
+  const after = workerdRss(api);
+  console.log(`  workerd memory, WORKERS=${workers}: ${mb(start)} at start, ${mb(after)} after ${r.requests.total.toLocaleString("en")} requests (${r.non2xx ?? 0} non-2xx)`);
+  return { workers, start, after };
+}
+
+async function scenario(name, url, options = {}) {
+  await run(url, "warm-up", { duration: DURATION, ...options }).catch(() => {}); // fills pools and JIT; not reported
+  const r = await run(url, name, { duration: DURATION, ...options });
   const row = {
     scenario: name,
     "req/s": Math.round(r.requests.average),
@@ -83,20 +101,38 @@ async function main() {
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
   const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET };
-  const pooled = await startApiProcess({ env: base, port: await freePort(), readyPath: "/health/ready" });
-  cleanups.push(() => pooled.stop());
-  const fresh = await startApiProcess({ env: { ...base, DATABASE_POOLING: "per-request" }, port: await freePort(), readyPath: "/health/ready" });
-  cleanups.push(() => fresh.stop());
+  const start = async (env) => {
+    const api = await startApiProcess({ env: { ...base, ...env }, port: await freePort(), readyPath: "/health/ready" });
+    cleanups.push(() => api.stop());
+    return api;
+  };
+  const pooled = await start({ WORKERS: "1" });
+  const twoWorkers = await start({ WORKERS: "2" });
+  const fresh = await start({ WORKERS: "1", DATABASE_POOLING: "per-request" });
+
+  // Memory first, on processes that have served nothing but their readiness probe.
+  const memoryRows = [await memory(pooled, 1, MEMORY_REQUESTS), await memory(twoWorkers, 2, MEMORY_REQUESTS)];
 
   const rows = [];
   rows.push(await scenario("bare JSON (GET /health)", pooled.url + "/health"));
   rows.push(await scenario("DB round trip, pooled (GET /health/ready)", pooled.url + "/health/ready"));
   rows.push(await scenario("DB round trip, fresh connection per request", fresh.url + "/health/ready"));
   const cookie = await benchSession(databaseUrl);
-  rows.push(await scenario("authenticated GET (GET /auth/sessions)", pooled.url + "/auth/sessions", { Cookie: cookie }));
+  rows.push(await scenario("authenticated GET (GET /auth/sessions)", pooled.url + "/auth/sessions", { headers: { Cookie: cookie } }));
+  // Several processes accept on one socket, and a kept-alive connection stays with the process
+  // that accepted it: a fixed set of connections can end up unevenly spread. Clients and proxies
+  // open connections all the time, so the comparison reconnects every RECONNECT requests.
+  const churn = { reconnectRate: RECONNECT };
+  rows.push(await scenario(`DB round trip, WORKERS=1, reconnect every ${RECONNECT}`, pooled.url + "/health/ready", churn));
+  rows.push(await scenario(`DB round trip, WORKERS=2, reconnect every ${RECONNECT}`, twoWorkers.url + "/health/ready", churn));
+  rows.push(await scenario("DB round trip, WORKERS=2, kept-alive connections", twoWorkers.url + "/health/ready"));
   console.table(rows);
+  console.table(memoryRows.map((m) => ({ WORKERS: m.workers, "RSS at start": mb(m.start), [`RSS after ${MEMORY_REQUESTS} requests`]: mb(m.after) })));
 
-  const [bare, db, perRequest, authed] = rows.map((r) => r["req/s"]);
+  const [bare, db, perRequest, authed, churn1, churn2, kept2] = rows.map((r) => r["req/s"]);
+  // Informational: on a 2-core machine autocannon and PostgreSQL compete with workerd for the CPUs.
+  console.log(`INFO  WORKERS=2 vs WORKERS=1 on the DB route: ${(churn2 / churn1).toFixed(2)}× (${churn2} vs ${churn1} req/s, reconnecting every ${RECONNECT} requests)`);
+  console.log(`INFO  WORKERS=2 with kept-alive connections vs WORKERS=1: ${(kept2 / db).toFixed(2)}× (${kept2} vs ${db} req/s)`);
   const targets = [
     [`pooled DB route ≥ 50% of bare route`, db / bare, 0.5],
     [`pooled DB route ≥ 10× fresh-connection route`, db / perRequest, 10],

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedServices } from "./lib/embedded.mjs";
-import { readVersion, ROOT } from "./lib/runtime.mjs";
+import { bundleDefines, ROOT } from "./lib/runtime.mjs";
 import { onShutdown, say } from "./lib/shutdown.mjs";
 
 const log = say("dev");
@@ -36,7 +36,7 @@ async function main() {
   const args = [
     "dev",
     "--port", process.env.SERVER_PORT || "8787",
-    "--define", `__APP_VERSION__:${JSON.stringify(readVersion())}`,
+    ...bundleDefines(),
     ...vars.flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...process.argv.slice(2),
   ];

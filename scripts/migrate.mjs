@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// npm run migrate -- up [--to N] | down [N] [--to N] | status | create NAME
+// npm run migrate -- up [--to N] | down [N] [--to N] | status | check | create NAME
 // Uses DATABASE_URL (or the embedded database that `npm start` runs, when DATABASE_URL is unset).
-import { join } from "node:path";
+// The container image ships this file with lib/migrator.mjs, lib/sql-split.mjs and migrations/
+// (the compose `migrate` service runs it), so it finds everything relative to itself.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { databaseUrlFromEnv } from "./lib/database-url.mjs";
 import { createMigration, MigrationError, Migrator } from "./lib/migrator.mjs";
-import { ROOT } from "./lib/runtime.mjs";
 
-const DIR = join(ROOT, "migrations");
-const USAGE = `usage: npm run migrate -- <command>
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DIR = join(HERE, "..", "migrations");
+const USAGE = `usage: npm run migrate -- <command>   (in the image: node scripts/migrate.mjs <command>)
   up [--to NNNN]        apply pending migrations (all, or up to NNNN)
   down [N] [--to NNNN]  roll back the newest N migrations (default 1), or down to NNNN
   status                list migrations and whether each is applied
+  check                 exit 0 when nothing is pending, 3 (listing them) when migrations are pending
   create NAME           add migrations/NNNN_NAME.sql and NNNN_NAME.down.sql
 environment: DATABASE_URL (default: the embedded database of \`npm start\`)`;
 
@@ -20,6 +25,12 @@ function option(args, name) {
   if (!Number.isInteger(v) || v < 0) throw new MigrationError(`${name} needs a migration number`);
   args.splice(i, 2);
   return v;
+}
+
+async function databaseUrl() {
+  const url = await databaseUrlFromEnv();
+  if (url === null) throw new MigrationError("DATABASE_URL is not set");
+  return url;
 }
 
 async function main(argv) {
@@ -33,8 +44,11 @@ async function main(argv) {
     for (const f of createMigration(DIR, args[0])) console.log(`created ${f}`);
     return 0;
   }
-  const databaseUrl = process.env.DATABASE_URL || (await import("./lib/embedded.mjs")).embeddedDatabaseUrl();
-  const migrator = new Migrator({ databaseUrl, dir: DIR });
+  if (!["up", "down", "status", "check"].includes(command)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const migrator = new Migrator({ databaseUrl: await databaseUrl(), dir: DIR });
   if (command === "up") {
     const to = option(args, "--to");
     await migrator.up(to ?? Infinity);
@@ -48,8 +62,16 @@ async function main(argv) {
     if (rows.length === 0) console.log("no migrations");
     for (const r of rows) console.log(`${r.state.padEnd(12)} ${r.file}${r.applied_at ? `  (${r.applied_at.toISOString()})` : ""}`);
   } else {
-    console.error(USAGE);
-    return 2;
+    // check: for deploy scripts, which must not change the schema without being asked to.
+    const rows = await migrator.status();
+    const bad = rows.filter((r) => r.state === "CHANGED" || r.state === "MISSING FILE");
+    if (bad.length > 0) throw new MigrationError(bad.map((r) => `${r.file}: ${r.state}`).join(", "));
+    const pending = rows.filter((r) => r.state === "pending");
+    if (pending.length > 0) {
+      console.log(`pending: ${pending.map((r) => r.file).join(", ")}`);
+      return 3;
+    }
+    console.log("the schema is up to date");
   }
   return 0;
 }

@@ -86,7 +86,7 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
   const ctx: AppContext = {
     ...services,
     requestId: requestIdFor(request),
-    clientIp: clientIp(request, services.config.auth.clientIpHeader),
+    clientIp: clientIp(request, services.config.auth.clientIpHeader, services.config.auth.clientIpProxyHops),
     userAgent: userAgent(request),
     user: null,
     cookies: [],

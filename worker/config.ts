@@ -44,6 +44,8 @@ export interface AuthConfig {
   apiRateLimitPerMinute: number;
   /** Header that carries the client address set by the proxy in front of the API. */
   clientIpHeader: string;
+  /** Proxies in front of the API that each append to X-Forwarded-For (CLIENT_IP_PROXY_HOPS). */
+  clientIpProxyHops: number;
   /** OpenID issuer overrides for local stand-ins; refused in production. */
   googleIssuer: string;
   azureAuthority: string;
@@ -234,6 +236,7 @@ function readAuth(r: Reader, dev: boolean): AuthConfig {
     signinRateLimitPerMinute: r.int("RATE_LIMIT_SIGNIN_PER_MINUTE", 10, 1, 100000),
     apiRateLimitPerMinute: r.int("RATE_LIMIT_API_PER_MINUTE", 100, 1, 1000000),
     clientIpHeader: (r.str("CLIENT_IP_HEADER") ?? "x-forwarded-for").toLowerCase(),
+    clientIpProxyHops: r.int("CLIENT_IP_PROXY_HOPS", 1, 1, 10),
     googleIssuer,
     azureAuthority,
   };

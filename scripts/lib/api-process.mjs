@@ -1,17 +1,55 @@
-// Starts the API from build/runtime exactly as the container's entrypoint does.
+// Starts the API from build/runtime exactly as the container does: `node launch.mjs`, which
+// starts WORKERS workerd processes on one port (default here: 1, unless env.WORKERS says otherwise).
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNTIME } from "./runtime.mjs";
 
+/** Pids of the processes whose parent is `pid` (the launcher's workerd children), from /proc. */
+export function childPids(pid) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; field 2 (the name) may contain spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** Resident memory of a process in bytes (VmRSS), or 0 when it is gone. */
+export function rssBytes(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
- * @returns {Promise<{url: string, port: number, logs: () => string, stop: () => Promise<void>, exited: Promise<number|null>}>}
+ * @returns {Promise<{url: string, port: number, pid: number, workerPids: () => number[], logs: () => string, stop: () => Promise<void>, exited: Promise<number|null>}>}
  */
 export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDir = RUNTIME, onOutput, readyPath = "/health/live", timeoutMs = 30000 }) {
   let output = "";
-  const child = spawn(join(runtimeDir, "entrypoint.sh"), [], {
-    env: { PATH: process.env.PATH, ...env, SERVER_PORT: String(port), SERVER_HOST: host },
+  const child = spawn(process.execPath, [join(runtimeDir, "launch.mjs")], {
+    env: { PATH: process.env.PATH, WORKERS: "1", ...env, SERVER_PORT: String(port), SERVER_HOST: host },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so a launcher that does not stop in time is killed with its children.
+    detached: true,
   });
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
   const onData = (chunk) => {
     const text = chunk.toString();
     output += text;
@@ -27,7 +65,7 @@ export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDi
   let running = true;
   exited.then(() => (running = false));
   for (;;) {
-    if (!running) throw new Error(`workerd exited during start:\n${output}`);
+    if (!running) throw new Error(`the API exited during start:\n${output}`);
     try {
       const res = await fetch(url + readyPath);
       if (res.ok) break;
@@ -35,7 +73,7 @@ export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDi
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      killGroup();
       throw new Error(`the API did not answer ${readyPath} within ${timeoutMs} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -45,12 +83,13 @@ export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDi
     url,
     port,
     pid: child.pid,
+    workerPids: () => childPids(child.pid),
     logs: () => output,
     exited,
     async stop() {
       if (!running) return;
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const timer = setTimeout(killGroup, 10000);
       await exited;
       clearTimeout(timer);
     },

@@ -95,11 +95,17 @@ export class Migrator {
     return rows;
   }
 
-  /** Every applied migration must still exist with the same content. */
-  verify(files, applied) {
+  /**
+   * Every applied migration must still exist with the same content. Applied migrations newer than
+   * every file are allowed (`ahead`): that is an older image running against a newer schema, as
+   * after a rollback of the image without rolling back the schema. Only `down` needs their files.
+   */
+  verify(files, applied, { allowAhead = false } = {}) {
+    const newest = files.at(-1)?.version ?? 0;
     for (const a of applied) {
       const f = files.find((m) => m.version === a.version);
       const label = `${String(a.version).padStart(4, "0")}_${a.name}.sql`;
+      if (!f && allowAhead && a.version > newest) continue;
       if (!f) throw new MigrationError(`${label} is applied in the database but its file is missing`);
       if (f.checksum !== a.checksum) {
         throw new MigrationError(`${f.file} was changed after it was applied (checksum mismatch); add a new migration instead`);
@@ -131,7 +137,11 @@ export class Migrator {
     const files = readMigrations(this.dir);
     return this.withLockedClient(async (client) => {
       const applied = await this.applied(client);
-      this.verify(files, applied);
+      this.verify(files, applied, { allowAhead: true });
+      const ahead = applied.filter((a) => a.version > (files.at(-1)?.version ?? 0));
+      if (ahead.length > 0) {
+        this.log(`the database is ahead of these files: ${ahead.map((a) => `${String(a.version).padStart(4, "0")}_${a.name}.sql`).join(", ")} applied (left as they are)`);
+      }
       const done = new Set(applied.map((a) => a.version));
       const pending = files.filter((m) => !done.has(m.version) && m.version <= target);
       for (const m of pending) {
@@ -172,9 +182,11 @@ export class Migrator {
         const state = !a ? "pending" : a.checksum === m.checksum ? "applied" : "CHANGED";
         return { version: m.version, file: m.file, state, applied_at: a?.applied_at ?? null };
       });
+      const newest = files.at(-1)?.version ?? 0;
       for (const a of applied) {
         if (!files.some((m) => m.version === a.version)) {
-          rows.push({ version: a.version, file: `${String(a.version).padStart(4, "0")}_${a.name}.sql`, state: "MISSING FILE", applied_at: a.applied_at });
+          const state = a.version > newest ? "ahead" : "MISSING FILE";
+          rows.push({ version: a.version, file: `${String(a.version).padStart(4, "0")}_${a.name}.sql`, state, applied_at: a.applied_at });
         }
       }
       return rows.sort((x, y) => x.version - y.version);

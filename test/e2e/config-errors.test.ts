@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/postgres.mjs";
 import { productionEnv, startApi, type ApiProcess } from "../support/api";
 import { databaseUrl } from "../support/env";
 
@@ -50,6 +51,43 @@ describe("production configuration checks (own workerd processes)", () => {
       expect(body.checks.config.problems.map((p: { variable: string }) => p.variable)).toEqual(["DATABASE_URL"]);
       expect(body.checks.database.status).toBe("fail");
       expect(await (await fetch(api.url + "/health/db")).json()).toMatchObject({ error: "config_error" });
+    });
+  });
+
+  // The deployment guide's first failure case: a DATABASE_URL that parses but does not work.
+  describe("with a wrong DATABASE_URL (bad password, nothing listening)", () => {
+    const secret = "not-the-password-1234";
+    let wrongPassword: ApiProcess;
+    let nothingThere: ApiProcess;
+    beforeAll(async () => {
+      const url = new URL(databaseUrl());
+      url.password = secret;
+      wrongPassword = await startApi({ ...productionEnv(url.toString()) });
+      nothingThere = await startApi({ ...productionEnv(`postgres://app:${secret}@127.0.0.1:${await freePort()}/ignition`) });
+    });
+    afterAll(async () => {
+      await wrongPassword?.stop();
+      await nothingThere?.stop();
+    });
+
+    it("readiness says the database failed, with the connection error and where, but no password", async () => {
+      for (const [api, reason] of [
+        [wrongPassword, /password authentication failed/],
+        [nothingThere, /cannot connect/],
+      ] as const) {
+        const res = await fetch(api.url + "/health/ready");
+        expect(res.status).toBe(503);
+        const text = await res.text();
+        expect(text).not.toContain(secret);
+        const body = JSON.parse(text);
+        expect(body.checks.config.status).toBe("ok");
+        expect(body.checks.database.status).toBe("fail");
+        expect(body.checks.database.message).toMatch(/^cannot reach the database at 127\.0\.0\.1:\d+\/\w+ \(DATABASE_URL\): /);
+        expect(body.checks.database.message).toMatch(reason);
+        expect(body.checks.schema).toEqual({ status: "fail", message: "not checked: the database check failed" });
+        // API routes say the database is unavailable (503), not an internal error.
+        expect((await fetch(api.url + "/health/db")).status).toBe(503);
+      }
     });
   });
 

@@ -2,7 +2,9 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
+import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
 import { apiUrl, databaseUrl } from "../support/env";
 import { withClient } from "../support/database";
@@ -36,6 +38,7 @@ describe("database connections", () => {
       chmodSync(dir, 0o755);
       pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
       await pg.start();
+      await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
       api = await startApi(
         { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_ACQUIRE_TIMEOUT_MS: "2000", LOG_LEVEL: "error" },
         "/health/ready",

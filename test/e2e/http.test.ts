@@ -10,11 +10,11 @@ describe("HTTP surface of the real workerd", () => {
     expect(await res.json()).toEqual({ status: "ok", version: version() });
   });
 
-  it("GET /health/live needs nothing and GET /health/ready checks config and database", async () => {
+  it("GET /health/live needs nothing and GET /health/ready checks config, database and schema", async () => {
     expect(await (await get("/health/live")).json()).toEqual({ status: "alive" });
     const ready = await get("/health/ready");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: "ready", checks: { config: { status: "ok" }, database: { status: "ok" } } });
+    expect(await ready.json()).toMatchObject({ status: "ready", checks: { config: { status: "ok" }, database: { status: "ok" }, schema: { status: "ok" } } });
   });
 
   it("GET / is a short plain-text banner", async () => {

@@ -97,6 +97,21 @@ describe("migrations", () => {
       expect(count).toBe(2);
     });
 
+    it("lets an older set of files run up against a newer schema, but not down through it", async () => {
+      writeFileSync(join(dir, "0002_newer.sql"), "CREATE TABLE newer (id INT);\n");
+      writeFileSync(join(dir, "0002_newer.down.sql"), "DROP TABLE IF EXISTS newer;\n");
+      const logs: string[] = [];
+      const m = new Migrator({ databaseUrl: url, dir, log: (l) => logs.push(l) });
+      await m.up();
+      // What an older image sees after a rollback that kept the schema.
+      rmSync(join(dir, "0002_newer.sql"));
+      rmSync(join(dir, "0002_newer.down.sql"));
+      expect(await m.up()).toEqual([]);
+      expect(logs.join("\n")).toMatch(/ahead of these files: 0002_newer\.sql/);
+      expect((await m.status()).map((r) => r.state)).toEqual(["applied", "ahead"]);
+      await expect(m.down({ to: 0 })).rejects.toThrow(/0002_newer\.sql is applied in the database but its file is missing/);
+    });
+
     it("refuses an up file without its down file", () => {
       writeFileSync(join(dir, "0002_lonely.sql"), "SELECT 1;\n");
       expect(() => readMigrations(dir)).toThrow(/0002_lonely\.sql has no 0002_lonely\.down\.sql/);
@@ -125,5 +140,17 @@ describe("migrations", () => {
     expect(bad.stderr).toMatch(/^migrate: cannot connect to the database \(DATABASE_URL\): .*password/m);
     expect(bad.stderr).not.toContain("wrong-password");
     expect(existsSync(cli)).toBe(true);
+  });
+
+  it("migrate check exits 3 listing pending migrations, 0 once they are applied", () => {
+    const cli = join(ROOT, "scripts", "migrate.mjs");
+    const run = (cmd: string) => spawnSync(process.execPath, [cli, cmd], { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" });
+    const pending = run("check");
+    expect(pending.status).toBe(3);
+    expect(pending.stdout).toContain(`pending: ${readMigrations(MIGRATIONS).map((f) => f.file).join(", ")}`);
+    expect(run("up").status).toBe(0);
+    const clean = run("check");
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).toMatch(/up to date/);
   });
 });

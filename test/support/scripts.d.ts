@@ -8,7 +8,9 @@ declare module "*/scripts/lib/api-process.mjs" {
     readyPath?: string;
     timeoutMs?: number;
     onOutput?: (text: string) => void;
-  }): Promise<{ url: string; port: number; pid: number; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
+  }): Promise<{ url: string; port: number; pid: number; workerPids(): number[]; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
+  export function childPids(pid: number): number[];
+  export function rssBytes(pid: number): number;
 }
 declare module "*/scripts/lib/postgres.mjs" {
   export class EmbeddedPostgres {
@@ -25,6 +27,7 @@ declare module "*/scripts/lib/postgres.mjs" {
 declare module "*/scripts/lib/runtime.mjs" {
   export const ROOT: string;
   export const RUNTIME: string;
+  export const RUNTIME_SOURCES: Array<[string, string]>;
   export function readVersion(): string;
   export function bundleWorker(opts?: { version?: string }): Promise<string>;
   export function assembleRuntime(opts?: { version?: string; dir?: string }): Promise<string>;

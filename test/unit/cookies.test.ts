@@ -50,6 +50,9 @@ describe("client address", () => {
   it("takes the rightmost X-Forwarded-For entry (appended by our proxy)", () => {
     expect(clientIp(req("1.2.3.4, 10.0.0.7"), "x-forwarded-for")).toBe("10.0.0.7");
     expect(clientIp(req("garbage"), "x-forwarded-for")).toBeNull();
+    // Behind a TLS load balancer and then our proxy: two hops, the client is second from the right.
+    expect(clientIp(req("6.6.6.6, 1.2.3.4, 10.0.0.2"), "x-forwarded-for", 2)).toBe("1.2.3.4");
+    expect(clientIp(req("10.0.0.2"), "x-forwarded-for", 2)).toBeNull();
     expect(clientIp(new Request("http://x/", { headers: { "CF-Connecting-IP": "2001:db8::1" } }), "cf-connecting-ip")).toBe("2001:db8::1");
   });
   it.each([["127.0.0.1", true], ["256.1.1.1", false], ["::1", true], ["2001:db8::ffff:1.2.3.4", true], [":::", false], ["1:2:3:4:5:6:7:8:9", false]])("isIp(%s) = %s", (v, ok) => {

@@ -21,14 +21,15 @@ export function isIp(s: string): boolean {
 }
 
 /**
- * The client address from the configured header. For X-Forwarded-For the rightmost entry is the
- * one our own proxy appended; entries to its left come from the client and can be forged.
+ * The client address from the configured header. Each of our `hops` proxies appends the address it
+ * saw to X-Forwarded-For, so the client is the hops-th entry from the right; entries further left
+ * come from the client and can be forged.
  */
-export function clientIp(request: Request, header: string): string | null {
+export function clientIp(request: Request, header: string, hops = 1): string | null {
   const raw = request.headers.get(header);
   if (!raw) return null;
   const parts = raw.split(",").map((p) => p.trim()).filter(Boolean);
-  const candidate = header === "x-forwarded-for" ? parts.at(-1) : parts[0];
+  const candidate = header === "x-forwarded-for" ? parts[parts.length - hops] : parts[0];
   return candidate && isIp(candidate) ? candidate : null;
 }
 

@@ -7,8 +7,9 @@ export function sqlState(err: unknown): string | null {
 }
 
 // Connection exceptions (08), shutdown / cannot connect now (57P0x), too many connections (53300),
-// and statement timeouts (57014) all mean "the database cannot serve this now", not "bad request".
-const UNAVAILABLE = /^(08...|57P0.|53300|57014)$/;
+// statement timeouts (57014), and a wrong DATABASE_URL (28xxx bad credentials, 3D000 no such
+// database) all mean "the database cannot serve this now", not "bad request".
+const UNAVAILABLE = /^(08...|57P0.|53300|57014|28...|3D000)$/;
 
 /** Turns driver failures into the API's 503; SQL errors the caller may handle pass through. */
 export function mapDbError(err: unknown): unknown {
@@ -19,4 +20,52 @@ export function mapDbError(err: unknown): unknown {
   const mapped = new AppError("database_unavailable", message);
   (mapped as { cause?: unknown }).cause = err;
   return mapped;
+}
+
+/** host:port/database of a DATABASE_URL, for messages: everything but the credentials. */
+export function databaseTarget(databaseUrl: string): string {
+  try {
+    const u = new URL(databaseUrl);
+    return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/**
+ * Why the database failed, for /health/ready: the driver's own message (connection refused,
+ * password authentication failed, database does not exist...), never the password itself.
+ */
+export function describeDbFailure(err: unknown, databaseUrl: string): string {
+  const cause = err instanceof AppError ? ((err as { cause?: unknown }).cause ?? err) : err;
+  let text = messageOf(cause) || "the database is unreachable";
+  let password = "";
+  try {
+    password = new URL(databaseUrl).password;
+  } catch {
+    // not a URL: nothing to hide
+  }
+  for (const secret of new Set([password, safeDecode(password)])) {
+    if (secret.length > 0) text = text.split(secret).join("***");
+  }
+  return text;
+}
+
+/** An Error, or the error event our TCP adapter hands the driver ({error, message}). */
+function messageOf(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "object" && value !== null) {
+    const { message, error } = value as { message?: unknown; error?: unknown };
+    if (typeof message === "string" && message !== "") return message;
+    if (error !== undefined && error !== value) return messageOf(error);
+  }
+  return typeof value === "string" ? value : "";
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -1,4 +1,6 @@
 import type { AppContext } from "../../context";
+import { databaseTarget, describeDbFailure } from "../../db/errors";
+import { appliedMigrations, EXPECTED_MIGRATIONS, schemaProblem } from "../../db/schema-version";
 import { AppError } from "../../http/errors";
 import { json } from "../../http/response";
 import type { AppRouter } from "../../router";
@@ -6,6 +8,13 @@ import type { AppRouter } from "../../router";
 const READY_DB_TIMEOUT_MS = 1000;
 
 type Check = { status: "ok" } | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
+
+const OK: Check = { status: "ok" };
+const fail = (message: string): Check => ({ status: "fail", message });
+
+// Once the schema is new enough it stays so (migrations only move forward while the API runs),
+// so each isolate reads schema_migrations until the first success and never again.
+let schemaOk = false;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
@@ -18,9 +27,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 async function checkDatabase(ctx: AppContext): Promise<Check> {
   try {
     await withTimeout(ctx.db().query("SELECT 1"), READY_DB_TIMEOUT_MS, "the database");
-    return { status: "ok" };
+    return OK;
   } catch (err) {
-    return { status: "fail", message: err instanceof Error ? err.message : "the database is unreachable" };
+    const url = ctx.config.database.url;
+    return fail(`cannot reach the database at ${databaseTarget(url)} (DATABASE_URL): ${describeDbFailure(err, url)}`);
+  }
+}
+
+async function checkSchema(ctx: AppContext): Promise<Check> {
+  if (schemaOk) return OK;
+  try {
+    const applied = await withTimeout(appliedMigrations(ctx.db()), READY_DB_TIMEOUT_MS, "the database");
+    const problem = schemaProblem(applied, EXPECTED_MIGRATIONS);
+    if (problem !== null) return fail(problem);
+    schemaOk = true;
+    return OK;
+  } catch (err) {
+    return fail(`cannot read schema_migrations: ${describeDbFailure(err, ctx.config.database.url)}`);
   }
 }
 
@@ -28,15 +51,16 @@ async function ready(ctx: AppContext): Promise<Response> {
   const checks: Record<string, Check> = {};
   checks.config =
     ctx.problems.length === 0
-      ? { status: "ok" }
+      ? OK
       : {
           status: "fail",
           message: `invalid configuration: ${[...new Set(ctx.problems.map((p) => p.variable))].join(", ")}`,
           problems: ctx.problems,
         };
   checks.database = ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))
-    ? { status: "fail", message: "not checked: the database configuration is invalid" }
+    ? fail("not checked: the database configuration is invalid")
     : await checkDatabase(ctx);
+  checks.schema = checks.database.status === "ok" ? await checkSchema(ctx) : fail("not checked: the database check failed");
   const ok = Object.values(checks).every((c) => c.status === "ok");
   return json({ status: ok ? "ready" : "not_ready", version: ctx.version, checks }, ok ? 200 : 503);
 }

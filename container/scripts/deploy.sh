@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Deploys a version of the API with container/production/docker-compose.yml.
+set -euo pipefail
+
+SCRIPT_NAME="deploy"
+USAGE="usage: deploy.sh <version> [--migrate]
+
+Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/docker-compose.yml:
+  1. checks docker compose, the compose and .env files, and that the image is here or can be pulled
+  2. starts postgres and backs up the database (pg_dump into backups/), before anything changes
+  3. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up);
+     without it: stops if the image has pending migrations
+  4. IMAGE_TAG=<version> docker compose up -d --remove-orphans
+  5. waits until /health/ready answers 200 through the proxy and reports <version>
+Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s).
+Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do)."
+
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+version=""
+migrate=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) echo "$USAGE"; exit 0 ;;
+    --migrate) migrate=true; shift ;;
+    -*) usage_error "unknown option: $1" ;;
+    *) [[ -z "$version" ]] || usage_error "only one version, please"; version="$1"; shift ;;
+  esac
+done
+[[ -n "$version" ]] || usage_error "which version? e.g. deploy.sh v1.0.0"
+check_version "$version"
+check_prerequisites
+
+previous="$(deployed_tag)"
+export IMAGE_TAG="$version"
+image="$(compose config --images api 2> /dev/null | head -n 1)" || true
+[[ -n "$image" ]] || die "docker compose config failed: check $ENV_FILE (docker compose -f $COMPOSE_FILE --env-file $ENV_FILE config)"
+if ! docker image inspect "$image" > /dev/null 2>&1; then
+  say "pulling $image"
+  compose pull api migrate ||
+    die "image $image is neither here nor pullable: build it (docker build -f container/Dockerfile --build-arg VERSION=$version -t $image .) or push it to the registry"
+fi
+say "deploying $image (now running: ${previous:-nothing})"
+
+start_postgres
+backup_database "pre-deploy_$version"
+
+if $migrate; then
+  say "applying migrations"
+  compose run --rm -T migrate node scripts/migrate.mjs up ||
+    die "migrations failed; the running version was not touched. Backup: $BACKUP_FILE"
+else
+  if out="$(compose run --rm -T migrate node scripts/migrate.mjs check 2>&1)"; then
+    say "no pending migrations"
+  else
+    rc=$?
+    [[ $rc -eq 3 ]] && die "$image has pending migrations (${out#pending: }): run deploy.sh $version --migrate"
+    die "could not check the migrations: $out"
+  fi
+fi
+
+say "starting $image"
+compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
+
+base="$(api_base_url)"
+if ! "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$version"; then
+  hint="rollback.sh ${previous:-<previous version>}"
+  die "$version is not healthy (docker compose logs --tail 100 api). To go back: $hint (add --to NNNN to also undo migrations; backup: $BACKUP_FILE)"
+fi
+say "deployed $version"

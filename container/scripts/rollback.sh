@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Goes back to an earlier version of the API, optionally rolling the schema back too.
+set -euo pipefail
+
+SCRIPT_NAME="rollback"
+USAGE="usage: rollback.sh <version> [--to NNNN] [--yes]
+
+Rolls the API back to ignition-api:<version> with container/production/docker-compose.yml:
+  1. asks for confirmation (--yes skips it; without a terminal, --yes is required)
+  2. backs up the database (pg_dump into backups/)
+  3. stops the api
+  4. with --to NNNN: rolls migrations back down to NNNN (keeping NNNN) with the image now deployed,
+     the one that has the down files; use the newest migration of <version>
+  5. IMAGE_TAG=<version> docker compose up -d --remove-orphans
+  6. waits until /health/ready answers 200 and reports <version>
+Without --to the schema stays as it is, which an older image accepts (migrations are additive).
+Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
+FROM_TAG (the deployed version, when it cannot be read from the api container).
+Exit status 0 when <version> is healthy; 1 on any failure or when not confirmed."
+
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+version=""
+to=""
+yes=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) echo "$USAGE"; exit 0 ;;
+    --yes | -y) yes=true; shift ;;
+    --to)
+      [[ $# -ge 2 && "$2" =~ ^[0-9]{4}$ ]] || usage_error "--to needs a four-digit migration number, e.g. --to 0004"
+      to="$2"; shift 2 ;;
+    -*) usage_error "unknown option: $1" ;;
+    *) [[ -z "$version" ]] || usage_error "only one version, please"; version="$1"; shift ;;
+  esac
+done
+[[ -n "$version" ]] || usage_error "which version? e.g. rollback.sh v0.9.0"
+check_version "$version"
+check_prerequisites
+
+current="${FROM_TAG:-$(deployed_tag)}"
+if [[ -n "$to" && -z "$current" ]]; then
+  die "cannot tell which version is deployed (no api container); the down migrations need that image: set FROM_TAG=<deployed version>"
+fi
+plan="roll back from ${current:-unknown} to $version${to:+ and the schema down to $to}"
+
+if ! $yes; then
+  [[ -t 0 ]] || die "refusing to $plan without confirmation: stdin is not a terminal (pass --yes)"
+  read -r -p "[$SCRIPT_NAME] $plan? [y/N] " answer
+  [[ "$answer" =~ ^[Yy]([Ee][Ss])?$ ]] || die "not confirmed; nothing was changed"
+fi
+say "$plan"
+
+start_postgres
+backup_database "pre-rollback_$version"
+
+say "stopping the api"
+compose stop api || die "docker compose stop api failed"
+
+if [[ -n "$to" ]]; then
+  say "rolling migrations back to $to with ${current}"
+  IMAGE_TAG="$current" compose run --rm -T migrate node scripts/migrate.mjs down --to "$to" ||
+    die "rolling back the migrations failed; the api is stopped. Fix and retry, or restore $BACKUP_FILE"
+fi
+
+export IMAGE_TAG="$version"
+say "starting $version"
+compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
+
+base="$(api_base_url)"
+"$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$version" ||
+  die "$version is not healthy after the rollback (docker compose logs --tail 100 api); backup: $BACKUP_FILE"
+say "rolled back to $version"

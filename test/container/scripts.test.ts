@@ -1,0 +1,239 @@
+// deploy.sh, rollback.sh and health-check.sh, run for real with a stand-in `docker` on PATH that
+// records its calls; the health checks go to the real API the test harness started.
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/postgres.mjs";
+import { ROOT } from "../../scripts/lib/runtime.mjs";
+import { apiUrl, version } from "../support/env";
+
+const SCRIPTS = join(ROOT, "container", "scripts");
+const work = mkdtempSync(join(tmpdir(), "ignition-deploy-"));
+const bin = join(work, "bin");
+mkdirSync(bin);
+copyFileSync(join(ROOT, "test", "container", "stand-in-docker.sh"), join(bin, "docker"));
+chmodSync(join(bin, "docker"), 0o755);
+const envFile = join(work, ".env");
+writeFileSync(envFile, "POSTGRES_PASSWORD=x\n");
+const log = join(work, "docker.log");
+const backups = join(work, "backups");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(script: string, args: string[], env: Record<string, string> = {}, input?: string) {
+  const res = spawnSync("bash", [join(SCRIPTS, script), ...args], {
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      DOCKER_LOG: log,
+      ENV_FILE: envFile,
+      BACKUP_DIR: backups,
+      FAKE_PROXY_PORT: new URL(apiUrl()).port,
+      HEALTH_INTERVAL: "0.1",
+      HEALTH_RETRIES: "3",
+      ...env,
+    },
+    input: input ?? "",
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { status: res.status, out: res.stdout + res.stderr };
+}
+
+/** The recorded docker calls, without the `compose -f <file> --env-file <file>` prefix. */
+function calls(): string[] {
+  let text = "";
+  try {
+    text = readFileSync(log, "utf8");
+  } catch {
+    return [];
+  }
+  return text.trim().split("\n").filter(Boolean).map((l) => l.replace(/ compose -f \S+ --env-file \S+ /, " compose "));
+}
+const indexOf = (list: string[], part: string) => list.findIndex((c) => c.includes(part));
+
+/** A folder with only these tools (symlinks), to run a script on a PATH that lacks the others. */
+function tools(name: string, names: string[]): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const tool of names) {
+    const path = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    symlinkSync(path, join(dir, tool));
+  }
+  return dir;
+}
+
+beforeEach(() => {
+  rmSync(log, { force: true });
+  rmSync(backups, { recursive: true, force: true });
+});
+
+describe("deploy.sh", () => {
+  it("backs up, migrates, starts the version and waits for it to be healthy", () => {
+    const v = version();
+    const res = run("deploy.sh", [v, "--migrate"], { FAKE_CURRENT_TAG: "v0.0.9" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`healthy: ${apiUrl()}/health/ready answered 200 (version ${v})`);
+    expect(res.out).toContain(`[deploy] deployed ${v}`);
+    const c = calls();
+    expect(c).toEqual([
+      "IMAGE_TAG= compose version",
+      "IMAGE_TAG= compose ps -a -q api",
+      "IMAGE_TAG= inspect --format {{.Config.Image}} 0123456789ab",
+      `IMAGE_TAG=${v} compose config --images api`,
+      `IMAGE_TAG=${v} image inspect ignition-api:${v}`,
+      `IMAGE_TAG=${v} compose up -d postgres`,
+      `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_isready -q -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
+      `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_dump --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
+      `IMAGE_TAG=${v} compose run --rm -T migrate node scripts/migrate.mjs up`,
+      `IMAGE_TAG=${v} compose up -d --remove-orphans`,
+      `IMAGE_TAG=${v} compose port proxy 8080`,
+    ]);
+    const [backup] = readdirSync(backups);
+    expect(backup).toMatch(new RegExp(`^pre-deploy_${v.replace(/\./g, "\\.")}_\\d{8}T\\d{6}Z\\.sql$`));
+    expect(readFileSync(join(backups, backup!), "utf8")).toContain("CREATE TABLE public.users");
+  });
+
+  it("without --migrate, stops before touching anything when the image has pending migrations", () => {
+    const res = run("deploy.sh", ["v2.0.0"], { FAKE_PENDING: "0002_habits.sql, 0003_goals.sql" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("ignition-api:v2.0.0 has pending migrations (0002_habits.sql, 0003_goals.sql): run deploy.sh v2.0.0 --migrate");
+    const c = calls();
+    expect(indexOf(c, "pg_dump")).toBeGreaterThan(-1);
+    expect(indexOf(c, "pg_dump")).toBeLessThan(indexOf(c, "migrate.mjs check"));
+    expect(indexOf(c, "up -d --remove-orphans")).toBe(-1);
+  });
+
+  it("stops before any migration when the backup fails", () => {
+    const res = run("deploy.sh", ["v2.0.0", "--migrate"], { FAKE_PG_DUMP_FAIL: "1" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("[deploy] error: backup failed (pg_dump); nothing was changed");
+    expect(indexOf(calls(), "migrate.mjs")).toBe(-1);
+    expect(readdirSync(backups)).toEqual([]);
+  });
+
+  it("stops when the migrations fail, leaving the running version alone", () => {
+    const res = run("deploy.sh", ["v2.0.0", "--migrate"], { FAKE_MIGRATE_FAIL: "1" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("migrate: 0002_x.sql line 3: boom");
+    expect(res.out).toMatch(/migrations failed; the running version was not touched\. Backup: .*pre-deploy_v2\.0\.0_/);
+    expect(indexOf(calls(), "up -d --remove-orphans")).toBe(-1);
+  });
+
+  it("fails with a rollback hint when the new version does not become healthy", () => {
+    // The running API reports the VERSION file, not v2.0.0: the version check fails.
+    const res = run("deploy.sh", ["v2.0.0"], { FAKE_CURRENT_TAG: "v1.9.0" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain(`reports version "${version()}", expected "v2.0.0"`);
+    expect(res.out).toMatch(/\[deploy\] error: v2\.0\.0 is not healthy .* To go back: rollback\.sh v1\.9\.0 \(add --to NNNN/);
+  });
+
+  it("names what is missing: the image, the env file, the version", () => {
+    const noImage = run("deploy.sh", ["v2.0.0"], { FAKE_IMAGE_MISSING: "1" });
+    expect(noImage.status).toBe(1);
+    expect(noImage.out).toContain("image ignition-api:v2.0.0 is neither here nor pullable: build it (docker build -f container/Dockerfile --build-arg VERSION=v2.0.0 -t ignition-api:v2.0.0 .)");
+    const noEnv = run("deploy.sh", ["v2.0.0"], { ENV_FILE: join(work, "missing.env") });
+    expect(noEnv.status).toBe(1);
+    expect(noEnv.out).toContain(`environment file not found: ${join(work, "missing.env")} (copy`);
+    const noVersion = run("deploy.sh", []);
+    expect(noVersion.status).toBe(2);
+    expect(noVersion.out).toContain("which version?");
+    expect(run("deploy.sh", ["v1 0"]).out).toContain('"v1 0" is not a valid image tag');
+    const noDocker = spawnSync(join(tools("no-docker", ["bash", "dirname"]), "bash"), [join(SCRIPTS, "deploy.sh"), "v2.0.0"], {
+      env: { PATH: join(work, "no-docker"), ENV_FILE: envFile },
+      encoding: "utf8",
+    });
+    expect(noDocker.status).toBe(1);
+    expect(noDocker.stderr).toContain("docker is not installed");
+  });
+});
+
+describe("rollback.sh", () => {
+  it("with --yes: backs up, stops the api, rolls migrations back with the deployed image, starts the old version", () => {
+    const v = version();
+    const res = run("rollback.sh", [v, "--to", "0001", "--yes"], { FAKE_CURRENT_TAG: "v1.1.0" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`[rollback] rolled back to ${v}`);
+    const c = calls().filter((l) => !/compose version|ps -a -q|inspect --format|pg_isready|up -d postgres|port proxy/.test(l));
+    expect(c).toEqual([
+      `IMAGE_TAG= compose exec -T postgres sh -c pg_dump --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
+      "IMAGE_TAG= compose stop api",
+      // The down files exist only in the newer image, the one deployed now.
+      "IMAGE_TAG=v1.1.0 compose run --rm -T migrate node scripts/migrate.mjs down --to 0001",
+      `IMAGE_TAG=${v} compose up -d --remove-orphans`,
+    ]);
+    expect(readdirSync(backups)[0]).toMatch(/^pre-rollback_/);
+  });
+
+  it("without --yes and without a terminal, refuses before changing anything", () => {
+    const res = run("rollback.sh", ["v0.9.0"], { FAKE_CURRENT_TAG: "v1.1.0" }, "y\n");
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("refusing to roll back from v1.1.0 to v0.9.0 without confirmation: stdin is not a terminal (pass --yes)");
+    expect(calls().filter((l) => /pg_dump|stop api|migrate|up -d/.test(l))).toEqual([]);
+  });
+
+  it("checks its arguments, and needs the deployed version to run down migrations", () => {
+    expect(run("rollback.sh", ["--help"]).status).toBe(0);
+    const badTo = run("rollback.sh", ["v0.9.0", "--to", "7", "--yes"]);
+    expect(badTo.status).toBe(2);
+    expect(badTo.out).toContain("--to needs a four-digit migration number");
+    const unknown = run("rollback.sh", ["v0.9.0", "--to", "0004", "--yes"]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.out).toContain("cannot tell which version is deployed");
+  });
+});
+
+describe("health-check.sh", () => {
+  it("exits 0 against the running API, reporting its version", () => {
+    const res = run("health-check.sh", ["--url", `${apiUrl()}/health/ready`, "--version", version()]);
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`healthy: ${apiUrl()}/health/ready answered 200 (version ${version()})`);
+  });
+
+  it("exits non-zero with a clear message when nothing listens", async () => {
+    const port = await freePort();
+    const res = run("health-check.sh", ["--url", `http://127.0.0.1:${port}/health/ready`, "--retries", "2", "--timeout", "2"]);
+    expect(res.status).toBe(1);
+    expect(res.out).toContain(`[health-check] attempt 1/2: cannot connect to http://127.0.0.1:${port}/health/ready (`);
+    expect(res.out).toMatch(/unhealthy after 2 attempt\(s\): cannot connect to .*: is the API running and published on that port\?/);
+  });
+
+  it("reports the status and body of a non-200 answer", () => {
+    const res = run("health-check.sh", ["--url", `${apiUrl()}/no/such/route`, "--retries", "1"]);
+    expect(res.status).toBe(1);
+    expect(res.out).toMatch(/answered HTTP 404: \{"error":"not_found"/);
+  });
+
+  it("works with node when curl is not installed", async () => {
+    const only = tools("no-curl", ["bash", "node", "mktemp", "rm", "head", "sed", "tail", "sleep"]);
+    const script = join(SCRIPTS, "health-check.sh");
+    const env = { PATH: only, HEALTH_INTERVAL: "0.1" };
+    const up = spawnSync(join(only, "bash"), [script, "--url", `${apiUrl()}/health/ready`], { env, encoding: "utf8" });
+    expect(up.status, up.stdout + up.stderr).toBe(0);
+    const port = await freePort();
+    const down = spawnSync(join(only, "bash"), [script, "--url", `http://127.0.0.1:${port}/`, "--retries", "1"], { env, encoding: "utf8" });
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/cannot connect to .*ECONNREFUSED/);
+  });
+
+  it("rejects bad arguments with usage", () => {
+    const res = run("health-check.sh", ["--retries", "zero"]);
+    expect(res.status).toBe(2);
+    expect(res.out).toContain('--retries needs a whole number of at least 1, not "zero"');
+    expect(res.out).toContain("usage: health-check.sh");
+  });
+});
+
+describe("the scripts themselves", () => {
+  it("are strict bash with --help", () => {
+    for (const script of ["deploy.sh", "rollback.sh", "health-check.sh"]) {
+      const text = readFileSync(join(SCRIPTS, script), "utf8");
+      expect(text.startsWith("#!/usr/bin/env bash\n"), script).toBe(true);
+      expect(text, script).toContain("set -euo pipefail");
+      expect(spawnSync("bash", ["-n", join(SCRIPTS, script)]).status, script).toBe(0);
+      const help = run(script, ["--help"]);
+      expect(help.status, script).toBe(0);
+      expect(help.out, script).toMatch(new RegExp(`^usage: ${script.replace(".", "\\.")}`));
+    }
+  });
+});

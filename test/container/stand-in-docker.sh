@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Stand-in for `docker` in the deploy-script tests: appends each call (with the IMAGE_TAG it saw)
+# to $DOCKER_LOG and answers like docker and docker compose would. FAKE_* variables steer it.
+printf 'IMAGE_TAG=%s %s\n' "${IMAGE_TAG:-}" "$*" >> "$DOCKER_LOG"
+case " $* " in
+  *" compose version "*) echo "Docker Compose version v2.29.7" ;;
+  *" config --images api "*) echo "ignition-api:${IMAGE_TAG:-latest}" ;;
+  *" image inspect "*) exit "${FAKE_IMAGE_MISSING:-0}" ;;
+  *" pull "*) [[ -z "${FAKE_IMAGE_MISSING:-}" ]] || { echo "pull access denied for ignition-api" >&2; exit 1; } ;;
+  *" ps -a -q api "*) [[ -n "${FAKE_CURRENT_TAG:-}" ]] && echo "0123456789ab" ;;
+  *" inspect --format "*) echo "ignition-api:${FAKE_CURRENT_TAG}" ;;
+  *" exec -T postgres sh -c pg_isready"*) ;;
+  *" exec -T postgres sh -c pg_dump"*)
+    if [[ -n "${FAKE_PG_DUMP_FAIL:-}" ]]; then echo 'pg_dump: error: connection to server failed' >&2; exit 1; fi
+    printf -- '-- PostgreSQL database dump\nCREATE TABLE public.users (id uuid NOT NULL);\n-- PostgreSQL database dump complete\n' ;;
+  *"migrate.mjs check "*)
+    if [[ -n "${FAKE_PENDING:-}" ]]; then echo "pending: $FAKE_PENDING"; exit 3; fi
+    echo "the schema is up to date" ;;
+  *"migrate.mjs up "*)
+    if [[ -n "${FAKE_MIGRATE_FAIL:-}" ]]; then echo "migrate: 0002_x.sql line 3: boom" >&2; exit 1; fi
+    echo "applied 0002_x.sql" ;;
+  *"migrate.mjs down "*) echo "rolled back 0002_x.sql" ;;
+  *" port proxy 8080 "*) echo "0.0.0.0:${FAKE_PROXY_PORT}" ;;
+esac
+exit 0
