@@ -167,13 +167,13 @@ export async function addSkillStars(sql: Sql, userId: string, key: string, stars
 /**
  * Debits coins with the ledger row that explains it, in one statement, only if the balance
  * covers it (a conditional UPDATE: concurrent debits re-check the row they waited for).
- * Returns the new balance, or null with the balance seen when it does not cover the amount.
+ * Returns the new balance, or — when it does not cover the amount — the balance as it is now.
  */
 export async function debit(
   sql: Sql,
   entry: Omit<LedgerEntry, "xp" | "skillStars" | "skillKey">,
-): Promise<{ ok: true; balance: number } | { ok: false; balance: number }> {
-  const rows = await sql.query<{ balance: string | null; seen: string | null }>(
+): Promise<{ ok: boolean; balance: number }> {
+  const rows = await sql.query<{ balance: string }>(
     `WITH wallet AS (
        UPDATE user_wallet SET coins = coins - $5::int, total_spent = total_spent + $5::int
        WHERE user_id = $1 AND coins >= $5::int
@@ -181,13 +181,14 @@ export async function debit(
      ), ledger AS (
        INSERT INTO points_ledger (user_id, event_type, event_id, coins, reason, idempotency_key)
        SELECT $1, $2, $3, -$5::int, $4, $6 FROM wallet
-       RETURNING id
      )
-     SELECT (SELECT coins FROM wallet) AS balance, (SELECT coins FROM user_wallet WHERE user_id = $1) AS seen`,
+     SELECT coins AS balance FROM wallet`,
     [entry.userId, entry.eventType, entry.eventId, entry.reason, entry.coins, entry.key],
   );
-  const r = rows[0]!;
-  return r.balance !== null ? { ok: true, balance: Number(r.balance) } : { ok: false, balance: Number(r.seen ?? 0) };
+  if (rows[0]) return { ok: true, balance: Number(rows[0].balance) };
+  // A new statement sees the latest committed balance (the one above used its own snapshot).
+  const now = await sql.query<{ coins: string }>("SELECT coins FROM user_wallet WHERE user_id = $1", [entry.userId]);
+  return { ok: false, balance: Number(now[0]?.coins ?? 0) };
 }
 
 /** Makes sure a wallet row exists (a free item can be "bought" before any coin was earned). */
