@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "../../worker/db/sql";
+import { lockAwardState } from "../../worker/modules/gamification/repo";
 import { awardPoints } from "../../worker/modules/gamification/service";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 import { completeQuest, expectLedgerInvariant, newUser, sql, wallet } from "../support/economy";
@@ -42,6 +43,20 @@ describe("summary and level curve", () => {
     expect(await completeQuest(u, { xp: 691 })).toMatchObject({ leveled_up: true, new_level: 5 });
     expect(await u.ok("GET", "/api/gamification/summary")).toMatchObject({ current_level: 5, total_xp: 0, xp_to_next_level: 1118, coins: 55 });
     expect(await earned(u.id)).toEqual(["first_quest", "level_5"]);
+    await expectLedgerInvariant(u);
+  });
+});
+
+describe("concurrent awards", () => {
+  it("parallel first awards of a brand-new user lose nothing (progress row created once, then locked)", async () => {
+    const u = await newUser();
+    const quests = [];
+    for (let i = 0; i < 6; i++) quests.push(await u.ok("POST", "/api/quests", { title: `q${i}`, category: "x", xp_reward: 30, coin_reward: 3 }));
+    const results = await Promise.all(quests.map((q) => u.send(`/api/quests/${q.id}/complete`)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    // 6 × 30 XP + 10 (Quest Starter) = 190 → level 2 with 90; 6 × 3 + 5 coins.
+    expect(await u.ok("GET", "/api/gamification/summary")).toMatchObject({ current_level: 2, total_xp: 90, coins: 23 });
+    expect(results.filter((r) => r.body.data.leveled_up)).toHaveLength(1);
     await expectLedgerInvariant(u);
   });
 });
@@ -162,6 +177,28 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
     expect((await u.ok("GET", "/api/gamification/summary")).total_skill_stars).toBe(16);
     const ledger = await sql("SELECT skill_stars, skill_key FROM points_ledger WHERE user_id = $1 ORDER BY skill_stars", [u.id]);
     expect(ledger).toEqual([{ skill_stars: 7, skill_key: skill }, { skill_stars: 9, skill_key: skill }]);
+  });
+
+  it("two transactions creating a user's progress row at once: the second waits, then locks it", async () => {
+    const u = await newUser();
+    const other = new pg.Client({ connectionString: databaseUrl() });
+    await other.connect();
+    const otherTx: Sql = { query: async (text, params) => (await other.query(text, params as unknown[])).rows };
+    try {
+      await client.query("BEGIN");
+      await other.query("BEGIN");
+      expect(await lockAwardState(tx, u.id)).toMatchObject({ level: 1, xp: 0 }); // inserts, holds the new row
+      const second = lockAwardState(otherTx, u.id); // waits on that insert
+      await new Promise((r) => setTimeout(r, 100));
+      await client.query("UPDATE user_progress SET total_xp = 42 WHERE user_id = $1", [u.id]);
+      await client.query("COMMIT");
+      expect(await second).toMatchObject({ level: 1, xp: 42 }); // saw the committed row, and holds it now
+      await other.query("COMMIT");
+    } finally {
+      await other.end();
+    }
+    const [{ n }] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM user_progress WHERE user_id = $1", [u.id]);
+    expect(n).toBe(1);
   });
 
   it("refuses an unknown skill and negative amounts, changing nothing", async () => {

@@ -22,14 +22,22 @@ interface AwardStateRow {
   streaks: Array<{ type: StreakType; current: number; longest: number; last: string | null }>;
 }
 
+// One round trip whether or not the row exists yet: the insert creates it (and so holds it), or
+// the select locks the existing one. Under concurrent first awards the select may not see a row
+// another transaction just committed; the caller then simply runs the statement again.
 const LOCK_STATE = `
+  WITH created AS (
+    INSERT INTO user_progress (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING
+    RETURNING user_id, current_level, total_xp
+  ), locked AS (
+    SELECT user_id, current_level, total_xp FROM user_progress WHERE user_id = $1 FOR UPDATE
+  ), p AS (SELECT * FROM created UNION ALL SELECT * FROM locked)
   SELECT json_build_object(
     'level', p.current_level, 'xp', p.total_xp, 'timezone', ${timezoneOf("p.user_id")},
     'streaks', COALESCE((SELECT json_agg(json_build_object('type', s.streak_type, 'current', s.current_streak,
       'longest', s.longest_streak, 'last', s.last_activity_date)) FROM user_streaks s WHERE s.user_id = p.user_id), '[]')
   ) AS state
-  FROM user_progress p WHERE p.user_id = $1
-  FOR UPDATE OF p`;
+  FROM p`;
 
 /**
  * Locks the user's progress row (created on first use) and reads what an award changes. Every
@@ -37,10 +45,8 @@ const LOCK_STATE = `
  */
 export async function lockAwardState(sql: Sql, userId: string): Promise<AwardState> {
   let rows = await sql.query<{ state: AwardStateRow }>(LOCK_STATE, [userId]);
-  if (rows.length === 0) {
-    await sql.query("INSERT INTO user_progress (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING", [userId]);
-    rows = await sql.query<{ state: AwardStateRow }>(LOCK_STATE, [userId]);
-  }
+  for (let attempt = 0; rows.length === 0 && attempt < 3; attempt++) rows = await sql.query<{ state: AwardStateRow }>(LOCK_STATE, [userId]);
+  if (rows.length === 0) throw new Error("user_progress row could not be created or locked");
   const s = rows[0]!.state;
   const streaks: AwardState["streaks"] = {};
   for (const r of s.streaks) streaks[r.type] = { current: r.current, longest: r.longest, last: r.last };
