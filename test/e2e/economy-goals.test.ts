@@ -23,6 +23,10 @@ describe("goals", () => {
     expect(r.status).toBe(422);
     expect(r.body.details.map((d: { field: string }) => d.field).sort()).toEqual(["priority", "target_date", "title"]);
     expect((await u.get("/api/goals?status=finished")).status).toBe(422);
+    // A date PostgreSQL cannot store (there is no year 0) is a 422, never a 500.
+    const year0 = await u.send("/api/goals", { title: "Old", target_date: "0000-01-01" });
+    expect(year0.status).toBe(422);
+    expect(year0.body.details[0].field).toBe("target_date");
     const g = await u.ok("POST", "/api/goals", { title: "G" });
     expect((await u.send(`/api/goals/${g.id}/milestones`, { title: "   " })).status).toBe(422);
   });

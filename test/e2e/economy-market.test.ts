@@ -55,6 +55,7 @@ describe("market items", () => {
     expect(list.items.map((i: { name: string }) => i.name)).toEqual(["Alpha", "Beta"]);
     expect(await u.ok("GET", `/api/market/items/${key("list-off")}`)).toMatchObject({ key: key("list-off"), is_available: false });
     expect((await u.get("/api/market/items/no-such-item")).body).toMatchObject({ error: "not_found", message: "Item not found" });
+    expect((await u.get("/api/market/items?category=a%00b")).status).toBe(422);
 
     const overview = await u.ok("GET", "/api/market");
     expect(overview.wallet).toEqual({ coins: 0, lifetime_earned: 0, lifetime_spent: 0 });

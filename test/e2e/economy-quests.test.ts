@@ -36,6 +36,11 @@ describe("quests", () => {
     expect(bad.status).toBe(422);
     expect(bad.body.details[0].field).toBe("status");
     expect((await u.send("/api/quests", "not an object")).status).toBe(422);
+    // Text PostgreSQL would refuse (a NUL character) is a 422 too, never a 500.
+    const nul = await u.send("/api/quests", { title: "a\u0000b", category: "x" });
+    expect(nul.status).toBe(422);
+    expect(nul.body.details).toEqual([{ field: "title", message: "Must not contain NUL characters" }]);
+    expect((await u.get("/api/quests")).body.data.total).toBe(0);
   });
 
   it("lists the caller's quests, newest first, filtered by status", async () => {

@@ -1,5 +1,6 @@
 // Request and response shapes of /api/focus (spec §3.1).
 import { z } from "zod";
+import { optionalText } from "../../http/fields";
 import { FOCUS_MODES, isLive, secondsRemaining } from "./rules";
 
 export const startFocusBody = z.object({
@@ -7,7 +8,7 @@ export const startFocusBody = z.object({
   // One minute to four hours.
   duration_seconds: z.number().int().min(60).max(14_400).default(1500),
   task_id: z.uuid().nullish(),
-  task_title: z.string().trim().max(500).nullish(),
+  task_title: optionalText(500),
 });
 export type StartFocus = z.infer<typeof startFocusBody>;
 

@@ -1,15 +1,16 @@
 // Request and response shapes of /api/goals (spec §3.4).
 import { z } from "zod";
+import { calendarDate, optionalText, requiredText } from "../../http/fields";
 import { GOAL_STATUSES } from "./rules";
 
-const title = z.string().trim().min(1).max(200);
-const description = z.string().trim().max(5000).nullish();
+const title = requiredText(200);
+const description = optionalText(5000);
 
 export const createGoalBody = z.object({
   title,
   description,
-  category: z.string().trim().max(100).nullish(),
-  target_date: z.iso.date().nullish(),
+  category: optionalText(100),
+  target_date: calendarDate.nullish(),
   priority: z.number().int().min(-1000).max(1000).default(0),
 });
 export type CreateGoal = z.infer<typeof createGoalBody>;

@@ -1,20 +1,21 @@
 // Request and response shapes of /api/habits (spec §3.3).
 import { z } from "zod";
+import { optionalText, requiredText } from "../../http/fields";
 import { HABIT_FREQUENCIES } from "./rules";
 
 export const createHabitBody = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().trim().max(5000).nullish(),
+  name: requiredText(200),
+  description: optionalText(5000),
   frequency: z.enum(HABIT_FREQUENCIES).default("daily"),
   target_count: z.number().int().min(1).max(100).default(1),
   // Weekdays, as numbers 0–6 or names; stored as a JSON array.
-  custom_days: z.array(z.union([z.number().int().min(0).max(6), z.string().trim().min(1).max(16)])).max(7).nullish(),
-  icon: z.string().trim().max(100).nullish(),
-  color: z.string().trim().max(32).nullish(),
+  custom_days: z.array(z.union([z.number().int().min(0).max(6), requiredText(16)])).max(7).nullish(),
+  icon: optionalText(100),
+  color: optionalText(32),
 });
 export type CreateHabit = z.infer<typeof createHabitBody>;
 
-export const completeHabitBody = z.object({ notes: z.string().trim().max(2000).nullish() });
+export const completeHabitBody = z.object({ notes: optionalText(2000) });
 
 /** A habit row plus the date of its latest log (for completed_today, which needs the user's today). */
 export interface HabitRow {

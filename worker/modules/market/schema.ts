@@ -1,16 +1,15 @@
 // Request and response shapes of /api/market (spec §3.8).
 import { z } from "zod";
-
-const text = (max: number) => z.string().trim().max(max).nullish();
+import { noNul, NUL_MESSAGE, optionalText, requiredText } from "../../http/fields";
 
 export const createItemBody = z.object({
   key: z.string().trim().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "Use 1–64 lowercase letters, digits, '_', '.' or '-'"),
-  name: z.string().trim().min(1).max(200),
-  category: z.string().trim().min(1).max(100),
+  name: requiredText(200),
+  category: requiredText(100),
   cost_coins: z.number().int().min(0).max(1_000_000),
-  description: text(5000),
-  icon: text(100),
-  image_url: z.url({ protocol: /^https?$/ }).max(2000).nullish(),
+  description: optionalText(5000),
+  icon: optionalText(100),
+  image_url: z.url({ protocol: /^https?$/ }).max(2000).refine(noNul, NUL_MESSAGE).nullish(),
   is_consumable: z.boolean().default(true),
   uses_per_purchase: z.number().int().min(1).max(10_000).nullish(),
   total_stock: z.number().int().min(0).max(1_000_000).nullish(),
@@ -18,14 +17,14 @@ export const createItemBody = z.object({
 export type CreateItem = z.infer<typeof createItemBody>;
 
 export const purchaseBody = z.object({
-  item_key: z.string().trim().min(1).max(200),
+  item_key: requiredText(200),
   quantity: z.number().int().min(1, "Quantity must be at least 1").max(100).default(1),
 });
 export type PurchaseInput = z.infer<typeof purchaseBody>;
 
 export const redeemBody = z.object({ purchase_id: z.uuid() });
 
-export const itemsQuery = z.object({ category: z.string().trim().min(1).max(100).optional() });
+export const itemsQuery = z.object({ category: requiredText(100).optional() });
 
 export const historyQuery = z.object({
   // At most 100 purchases per page; a larger limit is lowered to 100.

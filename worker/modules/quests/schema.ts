@@ -1,13 +1,14 @@
 // Request and response shapes of /api/quests (spec §3.2).
 import { z } from "zod";
+import { optionalText, requiredText } from "../../http/fields";
 import { QUEST_DIFFICULTIES, QUEST_STATUSES, REPEAT_FREQUENCIES } from "./rules";
 
 const reward = z.number().int().min(0).max(10_000);
 
 export const createQuestBody = z.object({
-  title: z.string().trim().min(1).max(200),
-  category: z.string().trim().min(1).max(100),
-  description: z.string().trim().max(5000).nullish(),
+  title: requiredText(200),
+  category: requiredText(100),
+  description: optionalText(5000),
   difficulty: z.enum(QUEST_DIFFICULTIES).default("starter"),
   xp_reward: reward.optional(),
   coin_reward: reward.optional(),
