@@ -6,13 +6,11 @@
 // (launch.mjs), reconnecting every BENCH_RECONNECT requests (default 100), and workerd's resident
 // memory after BENCH_MEMORY_REQUESTS requests (default 10,000).
 import autocannon from "autocannon";
-import { SignJWT } from "jose";
-import { createHash, randomBytes } from "node:crypto";
-import pg from "pg";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rssBytes, startApiProcess } from "./lib/api-process.mjs";
+import { benchSessionCookie, focusCompleteRequests, purchaseRequests } from "./lib/bench-fixtures.mjs";
 import { Migrator } from "./lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "./lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
@@ -23,33 +21,6 @@ const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS || 10_000);
 const RECONNECT = Number(process.env.BENCH_RECONNECT || 100);
 const cleanups = [];
 const BENCH_SECRET = "bench-session-secret-0123456789-abcdefghijkl";
-
-/** A user and a live session made directly in the database, with the cookie the API would sign. */
-async function benchSession(databaseUrl) {
-  const token = randomBytes(32).toString("base64url");
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      "INSERT INTO users (name, email) VALUES ('Bench', $1) RETURNING id",
-      [`bench-${token.slice(0, 8)}@example.com`],
-    );
-    await client.query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE name = 'user'", [rows[0].id]);
-    await client.query(
-      "INSERT INTO sessions (user_id, token_hash, expires_at, idle_expires_at) VALUES ($1, $2, now() + interval '1 day', now() + interval '1 day')",
-      [rows[0].id, createHash("sha256").update(token).digest()],
-    );
-  } finally {
-    await client.end();
-  }
-  const jwt = await new SignJWT({ sid: token })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("ignition-api")
-    .setIssuedAt()
-    .setExpirationTime("1d")
-    .sign(new TextEncoder().encode(BENCH_SECRET));
-  return `session=${jwt}`;
-}
 
 function run(url, title, options) {
   return new Promise((resolve, reject) => {
@@ -100,7 +71,8 @@ async function main() {
   }
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
-  const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET };
+  // The API's per-user write limit would turn a benchmark into a 429 test.
+  const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET, RATE_LIMIT_API_PER_MINUTE: "1000000" };
   const start = async (env) => {
     const api = await startApiProcess({ env: { ...base, ...env }, port: await freePort(), readyPath: "/health/ready" });
     cleanups.push(() => api.stop());
@@ -117,8 +89,13 @@ async function main() {
   rows.push(await scenario("bare JSON (GET /health)", pooled.url + "/health"));
   rows.push(await scenario("DB round trip, pooled (GET /health/ready)", pooled.url + "/health/ready"));
   rows.push(await scenario("DB round trip, fresh connection per request", fresh.url + "/health/ready"));
-  const cookie = await benchSession(databaseUrl);
+  const cookie = await benchSessionCookie(databaseUrl, BENCH_SECRET);
   rows.push(await scenario("authenticated GET (GET /auth/sessions)", pooled.url + "/auth/sessions", { headers: { Cookie: cookie } }));
+  // Each focus completion needs its own live session: enough for warm-up and run at a high rate.
+  const focus = await focusCompleteRequests(databaseUrl, Math.max(20_000, DURATION * 2 * 3000), BENCH_SECRET);
+  rows.push(await scenario("focus complete, rewarded (POST /api/focus/{id}/complete)", pooled.url, focus));
+  const buy = await purchaseRequests(databaseUrl, 200, BENCH_SECRET);
+  rows.push(await scenario("purchase with Idempotency-Key (POST /api/market/purchase)", pooled.url, buy));
   // Several processes accept on one socket, and a kept-alive connection stays with the process
   // that accepted it: a fixed set of connections can end up unevenly spread. Clients and proxies
   // open connections all the time, so the comparison reconnects every RECONNECT requests.
@@ -129,7 +106,7 @@ async function main() {
   console.table(rows);
   console.table(memoryRows.map((m) => ({ WORKERS: m.workers, "RSS at start": mb(m.start), [`RSS after ${MEMORY_REQUESTS} requests`]: mb(m.after) })));
 
-  const [bare, db, perRequest, authed, churn1, churn2, kept2] = rows.map((r) => r["req/s"]);
+  const [bare, db, perRequest, authed, focusRate, buyRate, churn1, churn2, kept2] = rows.map((r) => r["req/s"]);
   // Informational: on a 2-core machine autocannon and PostgreSQL compete with workerd for the CPUs.
   console.log(`INFO  WORKERS=2 vs WORKERS=1 on the DB route: ${(churn2 / churn1).toFixed(2)}× (${churn2} vs ${churn1} req/s, reconnecting every ${RECONNECT} requests)`);
   console.log(`INFO  WORKERS=2 with kept-alive connections vs WORKERS=1: ${(kept2 / db).toFixed(2)}× (${kept2} vs ${db} req/s)`);
@@ -137,6 +114,8 @@ async function main() {
     [`pooled DB route ≥ 50% of bare route`, db / bare, 0.5],
     [`pooled DB route ≥ 10× fresh-connection route`, db / perRequest, 10],
     [`authenticated GET ≥ 40% of bare route`, authed / bare, 0.4],
+    [`focus complete ≥ 25% of bare route`, focusRate / bare, 0.25],
+    [`purchase ≥ 25% of bare route`, buyRate / bare, 0.25],
   ];
   for (const [label, ratio, min] of targets) {
     console.log(`${ratio >= min ? "PASS" : "MISS"}  ${label}: ${ratio.toFixed(2)}${min >= 1 ? "×" : ""} (${(ratio * (min >= 1 ? 1 : 100)).toFixed(min >= 1 ? 1 : 0)}${min >= 1 ? "×" : "%"})`);

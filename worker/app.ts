@@ -11,7 +11,13 @@ import { clientIp, userAgent } from "./auth/client";
 import { enforceCsrf } from "./auth/csrf";
 import { enforceRateLimit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
+import { focusRoutes } from "./modules/focus/routes";
+import { gamificationRoutes } from "./modules/gamification/routes";
+import { goalRoutes } from "./modules/goals/routes";
+import { habitRoutes } from "./modules/habits/routes";
 import { healthRoutes } from "./modules/health/routes";
+import { marketRoutes } from "./modules/market/routes";
+import { questRoutes } from "./modules/quests/routes";
 
 /** Paths that must answer even when configuration is invalid, so operators can see why. */
 const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
@@ -79,6 +85,12 @@ export function createHandler(register: (router: AppRouter) => void): RequestHan
 export const handle = createHandler((router) => {
   healthRoutes(router);
   authRoutes(router);
+  gamificationRoutes(router);
+  focusRoutes(router);
+  questRoutes(router);
+  habitRoutes(router);
+  goalRoutes(router);
+  marketRoutes(router);
 });
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {

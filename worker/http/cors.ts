@@ -2,7 +2,7 @@ import { AppError } from "./errors";
 
 const ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS = "Accept, Accept-Language, Content-Language, Content-Type, Authorization, X-Request-Id, Idempotency-Key";
-const EXPOSE_HEADERS = "X-Request-Id, Retry-After, Content-Disposition, Content-Length, ETag";
+const EXPOSE_HEADERS = "X-Request-Id, Retry-After, Content-Disposition, Content-Length, ETag, Idempotent-Replayed";
 const MAX_AGE_SECONDS = "86400";
 
 export function isPreflight(request: Request): boolean {

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { AppContext } from "../context";
-import { readJson } from "./body";
+import { readJson, readLimitedText } from "./body";
 import { AppError, type FieldError } from "./errors";
 
 function toDetails(error: z.ZodError): FieldError[] {
@@ -20,4 +20,14 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 /** Reads the JSON body (415/400/413 as the pipeline defines) and validates it. */
 export async function parseBody<S extends z.ZodType>(request: Request, ctx: AppContext, schema: S): Promise<z.infer<S>> {
   return validate(schema, await readJson(request, ctx.config.maxBodyBytes));
+}
+
+/**
+ * For endpoints whose body is optional: no body (or an empty one) validates as `{}`; anything
+ * else must be JSON like any other body (415/400/413 as parseBody answers).
+ */
+export async function parseOptionalBody<S extends z.ZodType>(request: Request, ctx: AppContext, schema: S): Promise<z.infer<S>> {
+  const text = request.body === null ? "" : await readLimitedText(request, ctx.config.maxBodyBytes);
+  if (text.trim() === "") return validate(schema, {});
+  return parseBody(new Request(request.url, { method: request.method, headers: request.headers, body: text }), ctx, schema);
 }

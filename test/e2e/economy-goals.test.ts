@@ -1,0 +1,107 @@
+// Goals and milestones through HTTP (spec §3.4): progress from milestones, XP, completion bonus.
+import { beforeEach, describe, expect, it } from "vitest";
+import { expectLedgerInvariant, newUser, sql, wallet, type User } from "../support/economy";
+
+describe("goals", () => {
+  let u: User;
+  beforeEach(async () => {
+    u = await newUser();
+  });
+
+  it("creates a goal (started now, no milestones) and reads it back", async () => {
+    const g = await u.ok("POST", "/api/goals", { title: "Run a marathon", category: "fitness", target_date: "2027-04-12", priority: 3 });
+    expect(g).toMatchObject({
+      title: "Run a marathon", description: null, category: "fitness", target_date: "2027-04-12", completed_at: null,
+      status: "active", progress: 0, priority: 3, milestones: [], total_milestones: 0, completed_milestones: 0,
+    });
+    expect(Math.abs(Date.parse(g.started_at) - Date.now())).toBeLessThan(60_000);
+    expect(await u.ok("GET", `/api/goals/${g.id}`)).toEqual(g);
+  });
+
+  it("validates fields and the status filter (422 per field)", async () => {
+    const r = await u.send("/api/goals", { title: "", target_date: "2027-02-30", priority: "high" });
+    expect(r.status).toBe(422);
+    expect(r.body.details.map((d: { field: string }) => d.field).sort()).toEqual(["priority", "target_date", "title"]);
+    expect((await u.get("/api/goals?status=finished")).status).toBe(422);
+    // A date PostgreSQL cannot store (there is no year 0) is a 422, never a 500.
+    const year0 = await u.send("/api/goals", { title: "Old", target_date: "0000-01-01" });
+    expect(year0.status).toBe(422);
+    expect(year0.body.details[0].field).toBe("target_date");
+    const g = await u.ok("POST", "/api/goals", { title: "G" });
+    expect((await u.send(`/api/goals/${g.id}/milestones`, { title: "   " })).status).toBe(422);
+  });
+
+  it("lists by priority, then title, with milestones in order; filters by status", async () => {
+    const low = await u.ok("POST", "/api/goals", { title: "B low" });
+    const high = await u.ok("POST", "/api/goals", { title: "Z high", priority: 5 });
+    const alsoLow = await u.ok("POST", "/api/goals", { title: "A low" });
+    const m1 = await u.ok("POST", `/api/goals/${low.id}/milestones`, { title: "first", description: "d" });
+    const m2 = await u.ok("POST", `/api/goals/${low.id}/milestones`, { title: "second" });
+    expect(m1).toMatchObject({ goal_id: low.id, title: "first", description: "d", is_completed: false, completed_at: null, sort_order: 0 });
+    expect(m2.sort_order).toBe(1);
+    const list = await u.ok("GET", "/api/goals");
+    expect(list.total).toBe(3);
+    expect(list.goals.map((g: { id: string }) => g.id)).toEqual([high.id, alsoLow.id, low.id]);
+    expect(list.goals[2].milestones.map((m: { id: string }) => m.id)).toEqual([m1.id, m2.id]);
+    expect(list.goals[2]).toMatchObject({ total_milestones: 2, completed_milestones: 0 });
+    expect((await u.ok("GET", "/api/goals?status=completed")).total).toBe(0);
+  });
+
+  it("progress = completed·100/total; the last milestone completes the goal and pays 20 coins once", async () => {
+    const g = await u.ok("POST", "/api/goals", { title: "Three steps" });
+    const ms = [];
+    for (const t of ["one", "two", "three"]) ms.push(await u.ok("POST", `/api/goals/${g.id}/milestones`, { title: t }));
+
+    const r1 = await u.ok("POST", `/api/goals/milestones/${ms[0].id}/complete`);
+    expect(r1).toMatchObject({ goal_progress: 33, goal_completed: false });
+    expect(r1.milestone).toMatchObject({ id: ms[0].id, is_completed: true });
+    expect(r1.milestone.completed_at).toMatch(/Z$/);
+    // Completing it again pays nothing more and does not change progress.
+    expect(await u.ok("POST", `/api/goals/milestones/${ms[0].id}/complete`)).toMatchObject({ goal_progress: 33 });
+    expect(await u.ok("POST", `/api/goals/milestones/${ms[1].id}/complete`)).toMatchObject({ goal_progress: 66 });
+    const last = await u.ok("POST", `/api/goals/milestones/${ms[2].id}/complete`);
+    expect(last).toMatchObject({ goal_progress: 100, goal_completed: true });
+
+    const goal = await u.ok("GET", `/api/goals/${g.id}`);
+    expect(goal).toMatchObject({ status: "completed", progress: 100, completed_milestones: 3 });
+    expect(goal.completed_at).toMatch(/Z$/);
+    const ledger = await sql<{ event_type: string; xp: number; coins: number }>(
+      "SELECT event_type, xp, coins FROM points_ledger WHERE user_id = $1 AND event_type IN ('milestone_complete', 'goal_complete') ORDER BY created_at, event_type DESC",
+      [u.id],
+    );
+    expect(ledger).toEqual([
+      { event_type: "milestone_complete", xp: 10, coins: 0 },
+      { event_type: "milestone_complete", xp: 10, coins: 0 },
+      { event_type: "milestone_complete", xp: 10, coins: 0 },
+      { event_type: "goal_complete", xp: 0, coins: 20 },
+    ]);
+    expect((await wallet(u)).coins).toBe(20);
+
+    // A new milestone reopens the goal; finishing it again does not pay the goal bonus twice.
+    const extra = await u.ok("POST", `/api/goals/${g.id}/milestones`, { title: "four" });
+    expect(await u.ok("GET", `/api/goals/${g.id}`)).toMatchObject({ status: "active", progress: 75, completed_at: null });
+    expect(await u.ok("POST", `/api/goals/milestones/${extra.id}/complete`)).toMatchObject({ goal_progress: 100, goal_completed: true });
+    expect((await wallet(u)).coins).toBe(20);
+    await expectLedgerInvariant(u);
+  });
+
+  it("answers 404 for unknown, malformed and other users' goals and milestones", async () => {
+    const other = await newUser();
+    const g = await other.ok("POST", "/api/goals", { title: "Theirs" });
+    const m = await other.ok("POST", `/api/goals/${g.id}/milestones`, { title: "m" });
+    const cases = [
+      ["GET", `/api/goals/${g.id}`, "Goal not found"],
+      ["GET", "/api/goals/nope", "Goal not found"],
+      ["POST", `/api/goals/${g.id}/milestones`, "Goal not found"],
+      ["POST", `/api/goals/milestones/${m.id}/complete`, "Milestone not found"],
+      ["POST", "/api/goals/milestones/00000000-0000-4000-8000-000000000000/complete", "Milestone not found"],
+    ] as const;
+    for (const [method, path, message] of cases) {
+      const r = await u.call(method, path, method === "POST" ? { title: "x" } : undefined);
+      expect(r.status).toBe(404);
+      expect(r.body.message).toBe(message);
+    }
+    expect((await other.ok("GET", `/api/goals/${g.id}`)).milestones).toHaveLength(1);
+    expect((await other.ok("GET", `/api/goals/${g.id}`)).completed_milestones).toBe(0);
+  });
+});

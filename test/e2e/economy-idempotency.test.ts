@@ -1,0 +1,160 @@
+// Idempotency-Key on purchases, and purchases under concurrency (issue 6): the same key never
+// debits twice; parallel purchases never overdraw the wallet.
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
+import { completeQuest, expectLedgerInvariant, grantAdmin, newUser, sql, wallet, type User } from "../support/economy";
+import { databaseUrl } from "../support/env";
+
+const tag = randomBytes(3).toString("hex");
+const ITEM = `t${tag}-idem`;
+const LIMITED = `t${tag}-limited`;
+
+beforeAll(async () => {
+  const admin = await newUser();
+  grantAdmin(admin);
+  await admin.ok("POST", "/api/market/items", { key: ITEM, name: "Idem", category: `cat-${tag}`, cost_coins: 10 });
+  await admin.ok("POST", "/api/market/items", { key: LIMITED, name: "Limited", category: `cat-${tag}`, cost_coins: 1, total_stock: 7 });
+});
+
+/** A user whose wallet holds exactly `coins` (the first quest's achievement adds 5). */
+async function userWith(coins: number): Promise<User> {
+  const u = await newUser();
+  await completeQuest(u, { coins: coins - 5 });
+  expect((await wallet(u)).coins).toBe(coins);
+  return u;
+}
+
+const spends = async (u: User) =>
+  (await sql<{ n: number }>("SELECT count(*)::int AS n FROM points_ledger WHERE user_id = $1 AND event_type = 'spend'", [u.id]))[0]!.n;
+
+describe("Idempotency-Key", () => {
+  it("replays the first response for the same key and body, debiting once", async () => {
+    const u = await userWith(50);
+    const headers = { "Idempotency-Key": randomUUID() };
+    const first = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, headers);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    // Same body with another key order and the default spelled out: the same request.
+    const again = await u.send("/api/market/purchase", { quantity: 2, item_key: ITEM }, headers);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect((await wallet(u)).coins).toBe(30);
+    expect(await spends(u)).toBe(1);
+
+    const otherKey = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, { "Idempotency-Key": randomUUID() });
+    expect(otherKey.body.data.purchase.id).not.toBe(first.body.data.purchase.id);
+    expect((await wallet(u)).coins).toBe(10);
+    await expectLedgerInvariant(u);
+  });
+
+  it("answers 422 when the key is reused with a different body, and for a malformed key", async () => {
+    const u = await userWith(50);
+    const headers = { "Idempotency-Key": `key-${tag}` };
+    expect((await u.send("/api/market/purchase", { item_key: ITEM }, headers)).status).toBe(200);
+    const changed = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 3 }, headers);
+    expect(changed.status).toBe(422);
+    expect(changed.body.error).toBe("validation_error");
+    expect(changed.body.details[0].field).toBe("Idempotency-Key");
+    const malformed = await u.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": "has space" });
+    expect(malformed.status).toBe(422);
+    expect((await wallet(u)).coins).toBe(40);
+  });
+
+  it("keys belong to their user: two users may use the same key", async () => {
+    const [a, b] = [await userWith(20), await userWith(20)];
+    const headers = { "Idempotency-Key": `shared-${tag}` };
+    const ra = await a.send("/api/market/purchase", { item_key: ITEM }, headers);
+    const rb = await b.send("/api/market/purchase", { item_key: ITEM }, headers);
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    expect(rb.headers.get("Idempotent-Replayed")).toBeNull();
+    expect([(await wallet(a)).coins, (await wallet(b)).coins]).toEqual([10, 10]);
+  });
+
+  it("answers 409 while the first request with the key is still running, then replays it", async () => {
+    const u = await userWith(30);
+    const key = randomUUID();
+    const headers = { "Idempotency-Key": key };
+    // Hold the wallet row so the first purchase waits inside its transaction.
+    const blocker = new pg.Client({ connectionString: databaseUrl() });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT coins FROM user_wallet WHERE user_id = $1 FOR UPDATE", [u.id]);
+      const first = u.send("/api/market/purchase", { item_key: ITEM }, headers);
+      for (let i = 0; i < 100; i++) {
+        const rows = await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key]);
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const during = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+      expect(during.status).toBe(409);
+      expect(during.body.error).toBe("conflict");
+      expect(during.headers.get("Retry-After")).toBe("1");
+      await blocker.query("COMMIT");
+      const done = await first;
+      expect(done.status).toBe(200);
+      const after = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+      expect(after.status).toBe(200);
+      expect(after.body).toEqual(done.body);
+    } finally {
+      await blocker.end();
+    }
+    expect((await wallet(u)).coins).toBe(20);
+    expect(await spends(u)).toBe(1);
+  });
+
+  it("replays a refusal too: a key that met 'Insufficient coins' keeps answering it", async () => {
+    const u = await userWith(5);
+    const headers = { "Idempotency-Key": randomUUID() };
+    const refused = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+    expect(refused.status).toBe(400);
+    await completeQuest(u, { coins: 100 });
+    const replay = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+    expect(replay.status).toBe(400);
+    expect(replay.body.message).toBe("Insufficient coins. Need 10 but have 5");
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await spends(u)).toBe(0);
+  });
+});
+
+describe("concurrency", () => {
+  it("50 parallel purchases with distinct keys against a balance covering 10: exactly 10 succeed", async () => {
+    const u = await userWith(105); // 10 × 10 coins, with 5 to spare
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => u.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": randomUUID() })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(40);
+    for (const r of results.filter((x) => x.status === 400)) expect(r.body.message).toMatch(/^Insufficient coins\. Need 10 but have [0-9]$/);
+    expect((await wallet(u)).coins).toBe(5);
+    expect(await spends(u)).toBe(10);
+    const balances = results.filter((r) => r.status === 200).map((r) => r.body.data.new_balance).sort((a, b) => a - b);
+    expect(balances).toEqual([5, 15, 25, 35, 45, 55, 65, 75, 85, 95]);
+    await expectLedgerInvariant(u);
+  });
+
+  it("50 parallel purchases with one key: exactly one debit, every success is the same purchase", async () => {
+    const u = await userWith(100);
+    const headers = { "Idempotency-Key": randomUUID() };
+    const results = await Promise.all(Array.from({ length: 50 }, () => u.send("/api/market/purchase", { item_key: ITEM }, headers)));
+    const ok = results.filter((r) => r.status === 200);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(results.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(new Set(ok.map((r) => r.body.data.purchase.id)).size).toBe(1);
+    expect(await spends(u)).toBe(1);
+    expect((await wallet(u)).coins).toBe(90);
+    await expectLedgerInvariant(u);
+  });
+
+  it("parallel purchases by many users never oversell a limited stock", async () => {
+    const buyers = await Promise.all(Array.from({ length: 10 }, () => userWith(10)));
+    const results = await Promise.all(buyers.map((b) => b.send("/api/market/purchase", { item_key: LIMITED })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(7);
+    expect(results.filter((r) => r.status === 400).map((r) => r.body.message)).toEqual(["Insufficient stock", "Insufficient stock", "Insufficient stock"]);
+    const [{ remaining_stock }] = await sql("SELECT remaining_stock FROM market_items WHERE key = $1", [LIMITED]);
+    expect(remaining_stock).toBe(0);
+  });
+});

@@ -1,0 +1,16 @@
+// Field schemas shared by request bodies and query strings: what PostgreSQL can store, checked
+// before it gets there (a value the database refuses would otherwise be a 500).
+import { z } from "zod";
+
+/** PostgreSQL TEXT cannot hold NUL characters. */
+export const noNul = (s: string) => !s.includes("\u0000");
+export const NUL_MESSAGE = "Must not contain NUL characters";
+
+/** Optional text (trimmed, at most `max` characters); null or absent when not given. */
+export const optionalText = (max: number) => z.string().trim().max(max).refine(noNul, NUL_MESSAGE).nullish();
+
+/** Required, non-blank text (trimmed, at most `max` characters). */
+export const requiredText = (max: number) => z.string().trim().min(1, "Must not be blank").max(max).refine(noNul, NUL_MESSAGE);
+
+/** A calendar date YYYY-MM-DD that PostgreSQL's DATE accepts and people plan with (years 1900–9999). */
+export const calendarDate = z.iso.date().refine((d) => d >= "1900-01-01", "Must be on or after 1900-01-01");

@@ -1,0 +1,138 @@
+// Idempotency-Key for state changes that must not happen twice (a purchase). The first request
+// with a key claims it; its outcome is stored in the same transaction as the change, so a retry
+// with the same key and body gets that first answer again instead of a second change.
+//   same key, same body, finished      → the stored response (Idempotent-Replayed: true)
+//   same key, different body           → 422 validation_error
+//   same key while the first still runs → 409 conflict (Retry-After: 1)
+import { base64url } from "jose";
+import { sha256 } from "../auth/tokens";
+import type { AppContext } from "../context";
+import type { Sql } from "../db/sql";
+import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from "./errors";
+import { json } from "./response";
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+const KEY = /^[\x21-\x7e]{1,255}$/;
+/** A claim older than this whose request never finished (the process died) may be taken over. */
+const STALE_SECONDS = 60;
+const RETENTION = "24 hours";
+
+/** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+interface StoredKey {
+  request_hash: string;
+  state: "in_progress" | "completed";
+  response_status: number | null;
+  response_body: Record<string, unknown> | null;
+  stale: boolean;
+}
+
+type Claim = { kind: "claimed" } | { kind: "stored"; row: StoredKey };
+
+async function claim(sql: Sql, userId: string, key: string, hash: string): Promise<Claim> {
+  if (Math.random() < 0.01) await sql.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const inserted = await sql.query(
+      `INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`,
+      [userId, key, hash],
+    );
+    if (inserted.length > 0) return { kind: "claimed" };
+    const rows = await sql.query<StoredKey>(
+      `SELECT request_hash, state, response_status, response_body,
+              (state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)) AS stale
+       FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+      [userId, key, STALE_SECONDS],
+    );
+    if (rows[0]) return { kind: "stored", row: rows[0] };
+    // Released between our insert and select (the first request failed): try to claim it again.
+  }
+  throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
+}
+
+async function takeOver(sql: Sql, userId: string, key: string): Promise<boolean> {
+  const rows = await sql.query(
+    `UPDATE idempotency_keys SET updated_at = now()
+     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)
+     RETURNING 1`,
+    [userId, key, STALE_SECONDS],
+  );
+  return rows.length > 0;
+}
+
+async function store(sql: Sql, userId: string, key: string, status: number, body: unknown): Promise<void> {
+  await sql.query(
+    `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4
+     WHERE user_id = $1 AND key = $2`,
+    [userId, key, status, JSON.stringify(body)],
+  );
+}
+
+function replay(row: StoredKey): Response {
+  const headers = { "Idempotent-Replayed": "true" };
+  const body = row.response_body ?? {};
+  if (row.response_status === 200) return json(body, 200, headers);
+  const code = (body.error as string) in ERROR_STATUS ? (body.error as ErrorCode) : "internal_error";
+  throw new AppError(code, String(body.message ?? ""), body.details as FieldError[] | undefined, headers);
+}
+
+/** Outcomes that depend only on the request and the data, worth replaying (not 409/429/5xx). */
+const REPLAYABLE = new Set([400, 403, 404, 422]);
+
+/**
+ * Runs `run` in a transaction and answers 200 with its result, honouring an Idempotency-Key
+ * header when the request has one. `input` is the validated body that identifies the request.
+ */
+export async function idempotent(
+  ctx: AppContext,
+  request: Request,
+  userId: string,
+  scope: string,
+  input: unknown,
+  run: (tx: Sql) => Promise<unknown>,
+): Promise<Response> {
+  const db = ctx.db();
+  const key = request.headers.get(IDEMPOTENCY_HEADER);
+  if (key === null) return json(await db.transaction(run));
+  if (!KEY.test(key)) {
+    throw new AppError("validation_error", "Invalid Idempotency-Key header", [
+      { field: IDEMPOTENCY_HEADER, message: "Must be 1 to 255 visible ASCII characters" },
+    ]);
+  }
+  const hash = base64url.encode(await sha256(`${scope}\n${canonical(input)}`));
+  const claimed = await claim(db, userId, key, hash);
+  if (claimed.kind === "stored") {
+    const { row } = claimed;
+    if (row.request_hash !== hash) {
+      throw new AppError("validation_error", "This Idempotency-Key was already used with a different request", [
+        { field: IDEMPOTENCY_HEADER, message: "Already used for a different request body; use a new key" },
+      ]);
+    }
+    if (row.state === "completed") return replay(row);
+    if (!row.stale || !(await takeOver(db, userId, key))) {
+      throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
+    }
+  }
+  try {
+    const body = await db.transaction(async (tx) => {
+      const result = await run(tx);
+      await store(tx, userId, key, 200, result);
+      return result;
+    });
+    return json(body);
+  } catch (err) {
+    const outcome = err instanceof AppError && REPLAYABLE.has(err.status)
+      ? store(db, userId, key, err.status, { error: err.code, message: err.message, details: err.details })
+      : db.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'", [userId, key]);
+    await outcome.catch(() => {}); // the original failure is what the client needs to see
+    throw err;
+  }
+}

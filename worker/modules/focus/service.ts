@@ -1,0 +1,75 @@
+// Focus session lifecycle (spec §3.1): start, pause/resume, complete (rewarded), abandon.
+// Functions run inside the caller's transaction.
+import { sqlState } from "../../db/errors";
+import type { Sql } from "../../db/sql";
+import { AppError } from "../../http/errors";
+import { awardPoints } from "../gamification/service";
+import {
+  abandonLiveSessions, finishSession, insertSession, lockSession, pauseSession, resumeSession, takePauseState,
+} from "./repo";
+import { focusReward, isLive, secondsRemaining, type FocusMode } from "./rules";
+import { focusSessionOf, type FocusRow, type PauseState, type StartFocus } from "./schema";
+
+/** Abandons whatever was live and starts a new session (one live session per user). */
+export async function startSession(tx: Sql, userId: string, input: StartFocus) {
+  await abandonLiveSessions(tx, userId);
+  try {
+    return focusSessionOf(await insertSession(tx, userId, input));
+  } catch (err) {
+    // The partial unique index: another start for this user committed in between.
+    if (sqlState(err) === "23505") throw new AppError("conflict", "Another focus session was started at the same time");
+    throw err;
+  }
+}
+
+export async function pauseLatest(tx: Sql, userId: string): Promise<PauseState> {
+  const session = await lockSession(tx, userId, null);
+  if (!session) throw new AppError("not_found", "No active session to pause");
+  if (session.status !== "active") throw new AppError("bad_request", "Session is not active");
+  return pauseSession(tx, userId, session, secondsRemaining(session));
+}
+
+export async function resumePaused(tx: Sql, userId: string) {
+  const pause = await takePauseState(tx, userId);
+  if (!pause) throw new AppError("not_found", "No paused session to resume");
+  if (!pause.session_id) throw new AppError("not_found", "No paused session to resume");
+  const session = await resumeSession(tx, userId, pause.session_id, pause.remaining);
+  if (!session) throw new AppError("not_found", "No paused session to resume");
+  return focusSessionOf(session);
+}
+
+async function lockLive(tx: Sql, userId: string, id: string, verb: string): Promise<FocusRow> {
+  const session = await lockSession(tx, userId, id);
+  if (!session) throw new AppError("not_found", "Session not found");
+  if (!isLive(session.status)) throw new AppError("bad_request", `Session cannot be ${verb} (status: ${session.status})`);
+  return session;
+}
+
+/** Completes a live session and credits its reward (key focus_complete_{id}). */
+export async function completeSession(tx: Sql, userId: string, id: string) {
+  const session = await lockLive(tx, userId, id, "completed");
+  const mode = session.mode as FocusMode;
+  const reward = focusReward(mode, session.duration_seconds);
+  const done = await finishSession(tx, userId, id, { status: "completed", ...reward });
+  const award = await awardPoints(tx, userId, {
+    eventType: "focus_complete",
+    eventId: id,
+    xp: reward.xp,
+    coins: reward.coins,
+    reason: `Completed a ${mode.replace("_", " ")} session`,
+    key: `focus_complete_${id}`,
+    streaks: mode === "focus" ? ["focus"] : [],
+  });
+  return {
+    session: focusSessionOf(done),
+    xp_awarded: reward.xp,
+    coins_awarded: reward.coins,
+    leveled_up: award.leveledUp,
+    new_level: award.newLevel,
+  };
+}
+
+export async function abandonSession(tx: Sql, userId: string, id: string) {
+  await lockLive(tx, userId, id, "abandoned");
+  return focusSessionOf(await finishSession(tx, userId, id, { status: "abandoned" }));
+}

@@ -1,0 +1,61 @@
+import { requireAdmin, requireUser } from "../../auth/authenticate";
+import { AppError } from "../../http/errors";
+import { idempotent } from "../../http/idempotency";
+import { parseQuery } from "../../http/params";
+import { json } from "../../http/response";
+import { parseBody } from "../../http/validate";
+import type { AppRouter } from "../../router";
+import { findItem, listItems, listPurchases, readWallet } from "./repo";
+import { createItemBody, historyQuery, itemOf, itemsQuery, purchaseBody, redeemBody } from "./schema";
+import { createItem, purchase, redeem } from "./service";
+
+const FEATURED = 6;
+
+export function marketRoutes(router: AppRouter): void {
+  router
+    .get("/api/market", async (req, ctx) => {
+      const user = await requireUser(ctx, req);
+      const db = ctx.db();
+      const [wallet, items] = await Promise.all([readWallet(db, user.id), listItems(db, null)]);
+      const categories = [...new Set(items.map((i) => i.category))].sort();
+      return json({ data: { wallet, featured_items: items.slice(0, FEATURED).map(itemOf), categories } });
+    })
+    .get("/api/market/items", async (req, ctx) => {
+      await requireUser(ctx, req);
+      const { category } = parseQuery(req, itemsQuery);
+      const items = (await listItems(ctx.db(), category ?? null)).map(itemOf);
+      return json({ data: { items, total: items.length } });
+    })
+    .post("/api/market/items", async (req, ctx) => {
+      const admin = await requireAdmin(ctx, req);
+      const input = await parseBody(req, ctx, createItemBody);
+      return json({ data: await createItem(ctx.db(), admin.id, input) });
+    })
+    .get("/api/market/items/:key", async (req, ctx) => {
+      await requireUser(ctx, req);
+      // Keys are [a-z0-9_.-], never percent-encoded: the raw segment is the key.
+      const item = await findItem(ctx.db(), req.params.key ?? "");
+      if (!item) throw new AppError("not_found", "Item not found");
+      return json({ data: itemOf(item) });
+    })
+    .post("/api/market/purchase", async (req, ctx) => {
+      const user = await requireUser(ctx, req);
+      const input = await parseBody(req, ctx, purchaseBody);
+      return idempotent(ctx, req, user.id, "POST /api/market/purchase", input, (tx) => purchase(tx, ctx, user, input));
+    })
+    .post("/api/market/redeem", async (req, ctx) => {
+      const user = await requireUser(ctx, req);
+      const { purchase_id } = await parseBody(req, ctx, redeemBody);
+      return json({ data: await ctx.db().transaction((tx) => redeem(tx, user.id, purchase_id.toLowerCase())) });
+    })
+    .get("/api/market/history", async (req, ctx) => {
+      const user = await requireUser(ctx, req);
+      const { limit } = parseQuery(req, historyQuery);
+      const purchases = await listPurchases(ctx.db(), user.id, limit);
+      return json({ data: { purchases, total: purchases.length } });
+    })
+    .get("/api/market/wallet", async (req, ctx) => {
+      const user = await requireUser(ctx, req);
+      return json({ data: await readWallet(ctx.db(), user.id) });
+    });
+}

@@ -1,0 +1,54 @@
+// Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
+import type { Sql } from "../../db/sql";
+import { AppError } from "../../http/errors";
+import { awardPoints } from "../gamification/service";
+import { localDate } from "../gamification/today";
+import { insertQuest, lockQuest, markAbandoned, markAccepted, markCompleted, type LockedQuest } from "./repo";
+import { canAbandon, canAccept, canComplete, defaultRewards, questStreak } from "./rules";
+import type { CreateQuest } from "./schema";
+
+export function createQuest(sql: Sql, userId: string, input: CreateQuest) {
+  const defaults = defaultRewards(input.difficulty);
+  return insertQuest(sql, userId, input, { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins });
+}
+
+async function lockOwn(tx: Sql, userId: string, id: string, allowed: (status: string) => boolean, verb: string): Promise<LockedQuest> {
+  const locked = await lockQuest(tx, userId, id);
+  if (!locked) throw new AppError("not_found", "Quest not found");
+  if (!allowed(locked.quest.status)) throw new AppError("bad_request", `Quest cannot be ${verb} (status: ${locked.quest.status})`);
+  return locked;
+}
+
+export async function acceptQuest(tx: Sql, userId: string, id: string) {
+  await lockOwn(tx, userId, id, canAccept, "accepted");
+  return markAccepted(tx, userId, id);
+}
+
+export async function abandonQuest(tx: Sql, userId: string, id: string) {
+  await lockOwn(tx, userId, id, canAbandon, "abandoned");
+  return markAbandoned(tx, userId, id);
+}
+
+/** Completes the quest and credits its XP and coins (key quest_complete_{id}_{local date}). */
+export async function completeQuest(tx: Sql, userId: string, id: string) {
+  const { quest, last_completed_date, timezone } = await lockOwn(tx, userId, id, canComplete, "completed");
+  const today = localDate(timezone);
+  const streak = questStreak({ ...quest, last_completed_date }, today);
+  const done = await markCompleted(tx, userId, id, today, streak);
+  const award = await awardPoints(tx, userId, {
+    eventType: "quest_complete",
+    eventId: id,
+    xp: quest.xp_reward,
+    coins: quest.coin_reward,
+    reason: `Completed quest: ${quest.title}`.slice(0, 300),
+    key: `quest_complete_${id}_${today}`,
+    today,
+  });
+  return {
+    quest: done,
+    xp_awarded: award.xp,
+    coins_awarded: award.coins,
+    leveled_up: award.leveledUp,
+    new_level: award.newLevel,
+  };
+}
