@@ -1,0 +1,113 @@
+// Uploads a body of unknown length (a multipart/form-data file part, a chunked request) without
+// holding more than one part in memory: bytes are counted as they arrive, collected into parts of
+// PART_SIZE, and sent with S3 multipart upload. A body that fits in one part is a single PUT. Over
+// the limit, the upload is aborted, so no object (partial or whole) appears under the key.
+import type { PutOptions } from "./blob-store";
+import { ObjectTooLarge } from "./blob-store";
+import { type S3BlobStore, unexpected, unquote } from "./s3";
+
+/** S3's minimum part size; R2 also wants every part but the last to be the same size. */
+export const PART_SIZE = 5 * 1024 * 1024;
+
+/** A byte buffer that starts small (most uploads are small) and grows up to PART_SIZE. */
+class PartBuffer {
+  bytes = new Uint8Array(64 * 1024);
+  filled = 0;
+
+  /** Copies as much of `chunk` as fits; returns how many bytes were taken. */
+  take(chunk: Uint8Array): number {
+    const n = Math.min(PART_SIZE - this.filled, chunk.byteLength);
+    if (this.filled + n > this.bytes.byteLength) {
+      const grown = new Uint8Array(Math.min(PART_SIZE, Math.max(this.bytes.byteLength * 2, this.filled + n)));
+      grown.set(this.bytes.subarray(0, this.filled));
+      this.bytes = grown;
+    }
+    this.bytes.set(chunk.subarray(0, n), this.filled);
+    this.filled += n;
+    return n;
+  }
+
+  get full(): boolean {
+    return this.filled === PART_SIZE;
+  }
+
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.filled);
+  }
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+async function create(store: S3BlobStore, key: string, contentType: string): Promise<string> {
+  const url = store.objectUrl(key);
+  url.search = "uploads";
+  const res = await store.send({ method: "POST", url, headers: { "Content-Type": contentType }, timeoutMs: 15_000 });
+  if (!res.ok) throw await unexpected(res, "CreateMultipartUpload");
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await res.text())?.[1];
+  if (!uploadId) throw await unexpected(res, "CreateMultipartUpload without UploadId");
+  return uploadId;
+}
+
+async function uploadPart(store: S3BlobStore, key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<string> {
+  const url = store.objectUrl(key);
+  url.searchParams.set("partNumber", String(partNumber));
+  url.searchParams.set("uploadId", uploadId);
+  const res = await store.send({ method: "PUT", url, body: bytes });
+  if (!res.ok) throw await unexpected(res, "UploadPart");
+  await res.body?.cancel();
+  return unquote(res.headers.get("ETag"));
+}
+
+async function complete(store: S3BlobStore, key: string, uploadId: string, etags: string[]): Promise<string> {
+  const url = store.objectUrl(key);
+  url.searchParams.set("uploadId", uploadId);
+  const parts = etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>"${xmlEscape(etag)}"</ETag></Part>`);
+  const body = `<CompleteMultipartUpload>${parts.join("")}</CompleteMultipartUpload>`;
+  const res = await store.send({ method: "POST", url, headers: { "Content-Type": "application/xml" }, body, timeoutMs: 60_000 });
+  const text = res.ok ? await res.text() : "";
+  // S3 may answer 200 and still report an error in the body.
+  if (!res.ok || text.includes("<Error>")) throw await unexpected(res.ok ? new Response(text, { status: 500 }) : res, "CompleteMultipartUpload");
+  return unquote(/<ETag>([^<]*)<\/ETag>/.exec(text)?.[1] ?? "");
+}
+
+/** Best effort: the store's own lifecycle rules clear parts of uploads nobody aborted. */
+async function abort(store: S3BlobStore, key: string, uploadId: string): Promise<void> {
+  const url = store.objectUrl(key);
+  url.searchParams.set("uploadId", uploadId);
+  const res = await store.send({ method: "DELETE", url, timeoutMs: 15_000 }).catch(() => null);
+  await res?.body?.cancel();
+}
+
+export async function putInParts(store: S3BlobStore, key: string, body: ReadableStream<Uint8Array>, opts: PutOptions): Promise<{ size: number; etag: string }> {
+  const reader = body.getReader();
+  const etags: string[] = [];
+  let uploadId: string | null = null;
+  const part = new PartBuffer();
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > opts.maxBytes) throw new ObjectTooLarge(opts.maxBytes, total);
+      let offset = 0;
+      while (offset < value.byteLength) {
+        offset += part.take(value.subarray(offset));
+        if (part.full) {
+          uploadId ??= await create(store, key, opts.contentType);
+          etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
+          part.filled = 0; // the part was sent (awaited), so its buffer can be refilled
+        }
+      }
+    }
+    if (uploadId === null) return await store.putBytes(key, part.view(), opts.contentType);
+    if (part.filled > 0) etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
+    return { size: total, etag: await complete(store, key, uploadId, etags) };
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    if (uploadId !== null) await abort(store, key, uploadId);
+    throw err;
+  }
+}
