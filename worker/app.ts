@@ -11,6 +11,7 @@ import { clientIp, userAgent } from "./auth/client";
 import { enforceCsrf } from "./auth/csrf";
 import { enforceRateLimit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
+import { blobRoutes } from "./modules/blobs/routes";
 import { healthRoutes } from "./modules/health/routes";
 
 /** Paths that must answer even when configuration is invalid, so operators can see why. */
@@ -79,6 +80,7 @@ export function createHandler(register: (router: AppRouter) => void): RequestHan
 export const handle = createHandler((router) => {
   healthRoutes(router);
   authRoutes(router);
+  blobRoutes(router);
 });
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {

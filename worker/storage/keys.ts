@@ -26,8 +26,3 @@ export function parseBlobKey(key: string): ParsedKey | null {
   if (!m || !isUuid(m[1]!) || !isCategory(m[2]!) || !isUuid(m[3]!)) return null;
   return { userId: m[1]!, category: m[2] as BlobCategory, blobId: m[3]!, extension: m[4]! };
 }
-
-/** The prefix under which every object of one user lives. */
-export function userPrefix(userId: string): string {
-  return `${userId}/`;
-}

@@ -4,8 +4,12 @@ import { json } from "../../http/response";
 import type { AppRouter } from "../../router";
 
 const READY_DB_TIMEOUT_MS = 1000;
+const READY_STORAGE_TIMEOUT_MS = 1000;
 
-type Check = { status: "ok" } | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
+type Check =
+  | { status: "ok" }
+  | { status: "disabled"; message: string }
+  | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
@@ -24,6 +28,21 @@ async function checkDatabase(ctx: AppContext): Promise<Check> {
   }
 }
 
+/** Storage is optional: not configured is "disabled", not a failure; configured but unreachable fails. */
+async function checkStorage(ctx: AppContext): Promise<Check> {
+  if (ctx.problems.some((p) => p.variable.startsWith("STORAGE_"))) {
+    return { status: "fail", message: "not checked: the storage configuration is invalid" };
+  }
+  if (ctx.config.storage === null) return { status: "disabled", message: "STORAGE_* are not set: uploads are off" };
+  try {
+    await withTimeout(ctx.storage().ping(), READY_STORAGE_TIMEOUT_MS, "the object store");
+    return { status: "ok" };
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    return { status: "fail", message: cause instanceof Error ? cause.message : err instanceof Error ? err.message : "the object store is unreachable" };
+  }
+}
+
 async function ready(ctx: AppContext): Promise<Response> {
   const checks: Record<string, Check> = {};
   checks.config =
@@ -34,10 +53,13 @@ async function ready(ctx: AppContext): Promise<Response> {
           message: `invalid configuration: ${[...new Set(ctx.problems.map((p) => p.variable))].join(", ")}`,
           problems: ctx.problems,
         };
-  checks.database = ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))
-    ? { status: "fail", message: "not checked: the database configuration is invalid" }
-    : await checkDatabase(ctx);
-  const ok = Object.values(checks).every((c) => c.status === "ok");
+  [checks.database, checks.storage] = await Promise.all([
+    ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))
+      ? { status: "fail", message: "not checked: the database configuration is invalid" } as Check
+      : checkDatabase(ctx),
+    checkStorage(ctx),
+  ]);
+  const ok = Object.values(checks).every((c) => c.status !== "fail");
   return json({ status: ok ? "ready" : "not_ready", version: ctx.version, checks }, ok ? 200 : 503);
 }
 
