@@ -2,6 +2,7 @@
 // in memory; this reads the body as it arrives and hands each part's bytes on as a stream, so an
 // upload is never buffered and its size can be checked while it is read.
 import { AppError } from "./errors";
+import { StreamFiller } from "./stream-filler";
 
 const CR = 13;
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -50,17 +51,31 @@ function extFilename(header: string): string | null {
   }
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.byteLength + b.byteLength);
+  joined.set(a);
+  joined.set(b, a.byteLength);
+  return joined;
+}
+
 export interface MultipartPart {
   name: string | null;
   /** null when the part is a plain field; "" when a file input was left empty. */
   filename: string | null;
   contentType: string | null;
-  /** The part's bytes as they arrive; read it (or call next() to skip it) before the next part. */
+  /**
+   * The part's bytes as they arrive; read it (or call next() to skip it) before the next part.
+   * A chunk is only valid until the next read (the reader reuses its buffer): copy what you keep.
+   */
   body: ReadableStream<Uint8Array>;
 }
 
+/** Request bytes are read into one reused buffer of this size (no allocation per chunk). */
+const READ_BUFFER_BYTES = 128 * 1024;
+
 export class MultipartReader {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly source: StreamFiller;
+  private readBuffer = new ArrayBuffer(READ_BUFFER_BYTES);
   private readonly delimiter: Uint8Array;
   /** Unread bytes. Starts with CRLF so the first boundary looks like every other delimiter. */
   private buf: Uint8Array = new Uint8Array([CR, 10]);
@@ -69,31 +84,36 @@ export class MultipartReader {
   private current: ReadableStream<Uint8Array> | null = null;
 
   constructor(body: ReadableStream<Uint8Array>, boundary: string) {
-    this.reader = body.getReader();
+    this.source = new StreamFiller(body);
     this.delimiter = encoder.encode(`\r\n--${boundary}`);
   }
 
-  /** Appends the next chunk of the body; false at its end. */
+  /** The next chunk of the request body (a view of the reused read buffer), or null at its end. */
+  private async read(): Promise<Uint8Array | null> {
+    if (this.ended) return null;
+    // Unread bytes still in the read buffer (a delimiter-sized tail, partial headers) move out first.
+    if (this.buf.buffer === this.readBuffer) this.buf = this.buf.slice();
+    const got = await this.source.fill(new Uint8Array(this.readBuffer));
+    this.readBuffer = got.buffer;
+    if (got.done) this.ended = true;
+    return got.done ? null : new Uint8Array(got.buffer, 0, got.n);
+  }
+
+  /** Appends the next chunk to the unread bytes (headers and boundaries only: small); false at the end. */
   private async fill(): Promise<boolean> {
-    if (this.ended) return false;
-    const { done, value } = await this.reader.read();
-    if (done) {
-      this.ended = true;
-      return false;
-    }
-    if (this.buf.byteLength === 0) {
-      this.buf = value;
-    } else {
-      const joined = new Uint8Array(this.buf.byteLength + value.byteLength);
-      joined.set(this.buf);
-      joined.set(value, this.buf.byteLength);
-      this.buf = joined;
-    }
+    const value = await this.read();
+    if (value === null) return false;
+    this.buf = this.buf.byteLength === 0 ? value : concat(this.buf, value);
     return true;
   }
 
-  /** Next chunk of the current part's body, or null once its closing delimiter is reached. */
+  /**
+   * Next chunk of the current part's body, or null once its closing delimiter is reached. Body
+   * bytes are handed on as views of the read buffer, never copied: only when a short tail might be
+   * the start of the delimiter is it checked against the first bytes of the next chunk.
+   */
   private async bodyChunk(): Promise<Uint8Array | null> {
+    const keep = this.delimiter.byteLength - 1;
     for (;;) {
       const at = indexOf(this.buf, this.delimiter, 0);
       if (at !== -1) {
@@ -103,13 +123,22 @@ export class MultipartReader {
         return chunk.byteLength > 0 ? chunk : null;
       }
       // Everything except a tail that could be the start of the delimiter is body.
-      const safe = this.buf.byteLength - (this.delimiter.byteLength - 1);
+      const safe = this.buf.byteLength - keep;
       if (safe > 0) {
         const chunk = this.buf.subarray(0, safe);
         this.buf = this.buf.subarray(safe);
         return chunk;
       }
-      if (!(await this.fill())) throw malformed("the body ended inside a part");
+      const next = await this.read();
+      if (next === null) throw malformed("the body ended inside a part");
+      if (next.byteLength >= keep && indexOf(concat(this.buf, next.subarray(0, keep)), this.delimiter, 0) === -1) {
+        // No delimiter starts in the tail, so the tail is body and the new chunk is used as it is.
+        const tail = this.buf;
+        this.buf = next;
+        if (tail.byteLength > 0) return tail;
+      } else {
+        this.buf = concat(this.buf, next); // a delimiter spans the two chunks (or the chunk is tiny)
+      }
     }
   }
 
@@ -140,7 +169,7 @@ export class MultipartReader {
     while (this.buf.byteLength < 2) if (!(await this.fill())) throw malformed("the body ended after a boundary");
     if (this.buf[0] === 45 && this.buf[1] === 45) {
       this.finished = true; // "--": the closing delimiter; the epilogue is ignored
-      await this.reader.cancel().catch(() => {});
+      await this.source.cancel();
       return null;
     }
     // The delimiter line ends in CRLF (possibly after transport padding), then the headers, then CRLF.
@@ -171,7 +200,7 @@ export class MultipartReader {
   /** Releases the request body (on errors, or when the caller stops early). */
   async cancel(): Promise<void> {
     this.finished = true;
-    await this.reader.cancel().catch(() => {});
+    await this.source.cancel();
   }
 }
 
@@ -185,7 +214,7 @@ export async function partText(part: MultipartPart, limit: number): Promise<stri
     if (done) break;
     total += value.byteLength;
     if (total > limit) throw new AppError("payload_too_large", `Form field ${part.name ?? ""} exceeds ${limit} bytes`);
-    chunks.push(value);
+    chunks.push(value.slice()); // the reader reuses its buffer
   }
   const all = new Uint8Array(total);
   let offset = 0;

@@ -1,30 +1,35 @@
 // Uploads a body of unknown length (a multipart/form-data file part, a chunked request) without
-// holding more than one part in memory: bytes are counted as they arrive, collected into parts of
-// PART_SIZE, and sent with S3 multipart upload. A body that fits in one part is a single PUT. Over
+// holding more than one part in memory: bytes are read straight into one reused part buffer,
+// counted as they arrive, and sent in parts of PART_SIZE with S3 multipart upload. A body that fits in one part is a single PUT. Over
 // the limit, the upload is aborted, so no object (partial or whole) appears under the key.
 import type { PutOptions } from "./blob-store";
 import { ObjectTooLarge } from "./blob-store";
+import { StreamFiller } from "../http/stream-filler";
 import { type S3BlobStore, unexpected, unquote } from "./s3";
 
 /** S3's minimum part size; R2 also wants every part but the last to be the same size. */
 export const PART_SIZE = 5 * 1024 * 1024;
 
-/** A byte buffer that starts small (most uploads are small) and grows up to PART_SIZE. */
+/**
+ * One part's bytes, filled straight from the stream (see StreamFiller). It starts small, since
+ * most uploads are small, and grows up to PART_SIZE; it is reused for every part of an upload.
+ */
 class PartBuffer {
   bytes = new Uint8Array(64 * 1024);
   filled = 0;
 
-  /** Copies as much of `chunk` as fits; returns how many bytes were taken. */
-  take(chunk: Uint8Array): number {
-    const n = Math.min(PART_SIZE - this.filled, chunk.byteLength);
-    if (this.filled + n > this.bytes.byteLength) {
-      const grown = new Uint8Array(Math.min(PART_SIZE, Math.max(this.bytes.byteLength * 2, this.filled + n)));
-      grown.set(this.bytes.subarray(0, this.filled));
+  /** One read from the stream into the free space; false once the stream has ended. */
+  async fillFrom(source: StreamFiller): Promise<boolean> {
+    if (this.filled === this.bytes.byteLength) {
+      const grown = new Uint8Array(Math.min(PART_SIZE, this.bytes.byteLength * 4));
+      grown.set(this.bytes);
       this.bytes = grown;
     }
-    this.bytes.set(chunk.subarray(0, n), this.filled);
-    this.filled += n;
-    return n;
+    const capacity = this.bytes.byteLength;
+    const got = await source.fill(this.bytes.subarray(this.filled));
+    this.bytes = new Uint8Array(got.buffer, 0, capacity);
+    this.filled += got.n;
+    return !got.done;
   }
 
   get full(): boolean {
@@ -81,32 +86,27 @@ async function abort(store: S3BlobStore, key: string, uploadId: string): Promise
 }
 
 export async function putInParts(store: S3BlobStore, key: string, body: ReadableStream<Uint8Array>, opts: PutOptions): Promise<{ size: number; etag: string }> {
-  const reader = body.getReader();
+  const source = new StreamFiller(body);
   const etags: string[] = [];
-  let uploadId: string | null = null;
   const part = new PartBuffer();
-  let total = 0;
+  let uploadId: string | null = null;
+  let sent = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > opts.maxBytes) throw new ObjectTooLarge(opts.maxBytes, total);
-      let offset = 0;
-      while (offset < value.byteLength) {
-        offset += part.take(value.subarray(offset));
-        if (part.full) {
-          uploadId ??= await create(store, key, opts.contentType);
-          etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
-          part.filled = 0; // the part was sent (awaited), so its buffer can be refilled
-        }
+    for (let more = true; more; ) {
+      more = await part.fillFrom(source);
+      if (sent + part.filled > opts.maxBytes) throw new ObjectTooLarge(opts.maxBytes, sent + part.filled);
+      if (part.full) {
+        uploadId ??= await create(store, key, opts.contentType);
+        etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
+        sent += part.filled;
+        part.filled = 0; // the part was sent (awaited), so its buffer can be refilled
       }
     }
     if (uploadId === null) return await store.putBytes(key, part.view(), opts.contentType);
     if (part.filled > 0) etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
-    return { size: total, etag: await complete(store, key, uploadId, etags) };
+    return { size: sent + part.filled, etag: await complete(store, key, uploadId, etags) };
   } catch (err) {
-    await reader.cancel().catch(() => {});
+    await source.cancel();
     if (uploadId !== null) await abort(store, key, uploadId);
     throw err;
   }
