@@ -9,27 +9,38 @@ import { type S3BlobStore, unexpected, unquote } from "./s3";
 
 /** S3's minimum part size; R2 also wants every part but the last to be the same size. */
 export const PART_SIZE = 5 * 1024 * 1024;
+const GROW_STEP = 1024 * 1024;
 
 /**
- * One part's bytes, filled straight from the stream (see StreamFiller). It starts small, since
- * most uploads are small, and grows up to PART_SIZE; it is reused for every part of an upload.
+ * One part's bytes, filled straight from the stream (see StreamFiller). It starts at 64 KiB, since
+ * most uploads are small, grows to 1 MiB, then to a whole part, reused for every part.
  */
 class PartBuffer {
   bytes = new Uint8Array(64 * 1024);
   filled = 0;
+  /** Where a read goes when the buffer is full, so that finding the end never grows the buffer. */
+  private spare: ArrayBuffer | null = null;
 
   /** One read from the stream into the free space; false once the stream has ended. */
   async fillFrom(source: StreamFiller): Promise<boolean> {
-    if (this.filled === this.bytes.byteLength) {
-      const grown = new Uint8Array(Math.min(PART_SIZE, this.bytes.byteLength * 4));
-      grown.set(this.bytes);
-      this.bytes = grown;
+    if (this.filled < this.bytes.byteLength) {
+      const capacity = this.bytes.byteLength;
+      const got = await source.fill(this.bytes.subarray(this.filled));
+      this.bytes = new Uint8Array(got.buffer, 0, capacity);
+      this.filled += got.n;
+      return !got.done;
     }
-    const capacity = this.bytes.byteLength;
-    const got = await source.fill(this.bytes.subarray(this.filled));
-    this.bytes = new Uint8Array(got.buffer, 0, capacity);
+    this.spare ??= new ArrayBuffer(64 * 1024);
+    const got = await source.fill(new Uint8Array(this.spare));
+    this.spare = got.buffer;
+    if (got.done) return false;
+    // 64 KiB → 1 MiB → a whole part: doubling all the way left ~2.5 parts of garbage behind.
+    const grown = new Uint8Array(this.bytes.byteLength < GROW_STEP ? GROW_STEP : PART_SIZE);
+    grown.set(this.bytes.subarray(0, this.filled));
+    grown.set(new Uint8Array(got.buffer, 0, got.n), this.filled);
+    this.bytes = grown;
     this.filled += got.n;
-    return !got.done;
+    return true;
   }
 
   get full(): boolean {
