@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: throughput and latency of the real workerd (container config and bundle) against
-// PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback.
-// Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10).
+// PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback; then blob
+// transfers through the API vs straight to a local S3 server, and workerd's memory while doing so.
+// Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10),
+// BENCH_TRANSFERS per storage figure (default 7), BENCH_ONLY=http|storage to run one half.
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { createHash, randomBytes } from "node:crypto";
@@ -13,9 +15,11 @@ import { startApiProcess } from "./lib/api-process.mjs";
 import { Migrator } from "./lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "./lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
+import { benchStorage } from "./lib/bench-storage.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
+const ONLY = process.env.BENCH_ONLY || "";
 const cleanups = [];
 const BENCH_SECRET = "bench-session-secret-0123456789-abcdefghijkl";
 
@@ -83,6 +87,11 @@ async function main() {
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
   const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET };
+  if (ONLY !== "storage") await benchHttp(base, databaseUrl);
+  if (ONLY !== "http") await benchStorage({ env: base, cookie: await benchSession(databaseUrl), cleanups });
+}
+
+async function benchHttp(base, databaseUrl) {
   const pooled = await startApiProcess({ env: base, port: await freePort(), readyPath: "/health/ready" });
   cleanups.push(() => pooled.stop());
   const fresh = await startApiProcess({ env: { ...base, DATABASE_POOLING: "per-request" }, port: await freePort(), readyPath: "/health/ready" });
