@@ -64,7 +64,9 @@ async function route(table: RouteTable, request: Request, ctx: AppContext): Prom
   const head = request.method === "HEAD";
   const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
   if (response === undefined) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
-  return head ? new Response(null, response) : response;
+  if (!head) return response;
+  await response.body?.cancel(); // a streamed body (a blob from the store) is not needed
+  return new Response(null, response);
 }
 
 export type RequestHandler = (request: Request, services: Services) => Promise<Response>;

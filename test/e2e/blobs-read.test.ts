@@ -23,6 +23,10 @@ describe("GET /api/blobs/{id}", () => {
     expect(res.headers.get("Content-Disposition")).toBe(`inline; filename="Cafe _.flac"; filename*=UTF-8''Caf%C3%A9%20%E2%98%95.flac`);
     expect(res.headers.get("Content-Security-Policy")).toContain("sandbox");
     expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+    const head = await b.fetch(`/api/blobs/${blob.id}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(data.length));
+    expect(head.headers.get("Content-Type")).toBe("audio/flac");
     // Same under /blobs; documents and SVGs download rather than render.
     const svg = await stored(b, new TextEncoder().encode("<svg xmlns='http://www.w3.org/2000/svg'/>"), "image/svg+xml", "logo.svg");
     const svgRes = await b.fetch(`/blobs/${svg.id}`);

@@ -91,6 +91,8 @@ const read: BlobHandler = async (req, ctx, user) => {
   }
   const headers = new Headers({
     "Content-Type": row.mime_type,
+    // The store's body has a known length, so workerd sends it anyway; set here for HEAD as well.
+    "Content-Length": String(object.length),
     "Accept-Ranges": "bytes",
     ETag: `"${row.etag ?? object.etag}"`,
     "Content-Disposition": contentDisposition(dispositionType(row), row.filename),
