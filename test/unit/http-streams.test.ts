@@ -124,6 +124,16 @@ describe("MultipartReader", () => {
     expect((err as AppError).status).toBe(400);
   });
 
+  it("refuses a body over the reader's cap with 413, even in parts nobody reads", async () => {
+    const form = new FormData();
+    form.append("junk", new Blob([new Uint8Array(5000)]), "junk.bin");
+    form.append("file", new Blob(["x"]), "x.txt");
+    const { bytes, boundary } = await formBody(form);
+    const reader = new MultipartReader(chunked(bytes, 512), boundary, 4000);
+    expect((await reader.next())!.name).toBe("junk");
+    await expect(reader.next()).rejects.toMatchObject({ code: "payload_too_large" });
+  });
+
   it("refuses a field over its limit with 413", async () => {
     const form = new FormData();
     form.append("metadata", "x".repeat(2000));

@@ -82,8 +82,10 @@ export class MultipartReader {
   private ended = false;
   private finished = false;
   private current: ReadableStream<Uint8Array> | null = null;
+  private total = 0;
 
-  constructor(body: ReadableStream<Uint8Array>, boundary: string) {
+  /** `maxBytes` caps the whole body (parts nobody reads included): 413 beyond it. */
+  constructor(body: ReadableStream<Uint8Array>, boundary: string, private readonly maxBytes = Infinity) {
     this.source = new StreamFiller(body);
     this.delimiter = encoder.encode(`\r\n--${boundary}`);
   }
@@ -95,6 +97,8 @@ export class MultipartReader {
     if (this.buf.buffer === this.readBuffer) this.buf = this.buf.slice();
     const got = await this.source.fill(new Uint8Array(this.readBuffer));
     this.readBuffer = got.buffer;
+    this.total += got.n;
+    if (this.total > this.maxBytes) throw new AppError("payload_too_large", `Request body exceeds ${this.maxBytes} bytes`);
     if (got.done) this.ended = true;
     return got.done ? null : new Uint8Array(got.buffer, 0, got.n);
   }

@@ -47,7 +47,7 @@ async function rawUpload(request: Request, ctx: AppContext, user: AuthUser): Pro
 
 async function multipartUpload(request: Request, ctx: AppContext, user: AuthUser, boundary: string): Promise<BlobRow> {
   if (request.body === null) throw new AppError("bad_request", "No file provided");
-  const form = new MultipartReader(request.body, boundary);
+  const form = new MultipartReader(request.body, boundary, MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD);
   let metadata: Record<string, unknown> | undefined;
   let stored: BlobRow | null = null;
   try {
