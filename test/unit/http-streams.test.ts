@@ -134,6 +134,26 @@ describe("MultipartReader", () => {
     await expect(reader.next()).rejects.toMatchObject({ code: "payload_too_large" });
   });
 
+  it("drain() reads a refused body to its end (up to a limit) and releases it", async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 10) return controller.close();
+        pulled++;
+        controller.enqueue(new Uint8Array(1000));
+      },
+    });
+    const reader = new MultipartReader(body, "B");
+    await reader.drain(100_000);
+    expect(pulled).toBe(10);
+    expect(await reader.next()).toBeNull();
+
+    let more = 0;
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => void (more++, c.enqueue(new Uint8Array(1000))) });
+    await new MultipartReader(endless, "B").drain(5000);
+    expect(more).toBeLessThan(20); // stopped shortly after the limit, not read forever
+  });
+
   it("refuses a field over its limit with 413", async () => {
     const form = new FormData();
     form.append("metadata", "x".repeat(2000));

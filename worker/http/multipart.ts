@@ -201,9 +201,21 @@ export class MultipartReader {
     };
   }
 
-  /** Releases the request body (on errors, or when the caller stops early). */
-  async cancel(): Promise<void> {
+  /**
+   * After a refusal: reads and drops up to `limit` more bytes, so a client still sending reads the
+   * answer instead of a closed connection (see discardBody), then releases the body.
+   */
+  async drain(limit: number): Promise<void> {
     this.finished = true;
+    try {
+      for (let seen = 0; seen <= limit; ) {
+        const chunk = await this.read();
+        if (chunk === null) return;
+        seen += chunk.byteLength;
+      }
+    } catch {
+      // over the reader's cap, or the client went away
+    }
     await this.source.cancel();
   }
 }

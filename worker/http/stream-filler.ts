@@ -49,4 +49,10 @@ export class StreamFiller {
     this.pending = null;
     await (this.byob ?? this.reader)!.cancel().catch(() => {});
   }
+
+  /** Gives the stream back unread (so its owner can still drain or cancel it). */
+  release(): void {
+    this.pending = null;
+    (this.byob ?? this.reader)!.releaseLock();
+  }
 }

@@ -117,7 +117,7 @@ export async function putInParts(store: S3BlobStore, key: string, body: Readable
     if (part.filled > 0) etags.push(await uploadPart(store, key, uploadId, etags.length + 1, part.view()));
     return { size: sent + part.filled, etag: await complete(store, key, uploadId, etags) };
   } catch (err) {
-    await source.cancel();
+    source.release(); // the caller decides what happens to the rest of the body
     if (uploadId !== null) await abort(store, key, uploadId);
     throw err;
   }

@@ -96,10 +96,7 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions): Promise<{ size: number; etag: string }> {
     if (opts.length === null) return putInParts(this, key, body, opts);
-    if (opts.length > opts.maxBytes) {
-      await body.cancel().catch(() => {});
-      throw new ObjectTooLarge(opts.maxBytes, opts.length);
-    }
+    if (opts.length > opts.maxBytes) throw new ObjectTooLarge(opts.maxBytes, opts.length); // body left unread
     const fixed = new FixedLengthStream(opts.length);
     // A short or overlong body fails the pipe, which aborts the PUT: nothing is stored.
     const pumped = body.pipeTo(fixed.writable).then(

@@ -4,6 +4,7 @@
 // length is unknown until its end) streams in parts. Both count bytes against the type's limit.
 import type { AuthUser } from "../../auth/user";
 import type { AppContext } from "../../context";
+import { discardBody } from "../../http/body";
 import { AppError } from "../../http/errors";
 import { multipartBoundary, MultipartReader, partText, type MultipartPart } from "../../http/multipart";
 import { essence, MAX_UPLOAD_BYTES } from "../../storage/mime";
@@ -13,6 +14,11 @@ import { discardBlob, finishUpload, storeUpload } from "./service";
 const MAX_METADATA_BYTES = 16 * 1024;
 /** Room for part headers and boundaries around the largest allowed file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
+/**
+ * A refused upload's remaining body is read and dropped (see discardBody) so that the client reads
+ * our answer rather than a reset connection; anything longer was already refused unread.
+ */
+const DRAIN_BYTES = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD;
 
 function declaredLength(request: Request): number | null {
   const raw = request.headers.get("Content-Length");
@@ -41,13 +47,17 @@ async function rawUpload(request: Request, ctx: AppContext, user: AuthUser): Pro
   if (request.body === null || length === 0) throw new AppError("bad_request", "No file provided");
   const mime = essence(request.headers.get("Content-Type") ?? "application/octet-stream");
   const filename = new URL(request.url).searchParams.get("filename");
-  const stored = await storeUpload(ctx, user, { mime, filename, length }, request.body);
-  return finishUpload(ctx, stored);
+  try {
+    return await finishUpload(ctx, await storeUpload(ctx, user, { mime, filename, length }, request.body));
+  } catch (err) {
+    await discardBody(request.body, DRAIN_BYTES); // unless it was already streamed to the store
+    throw err;
+  }
 }
 
 async function multipartUpload(request: Request, ctx: AppContext, user: AuthUser, boundary: string): Promise<BlobRow> {
   if (request.body === null) throw new AppError("bad_request", "No file provided");
-  const form = new MultipartReader(request.body, boundary, MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD);
+  const form = new MultipartReader(request.body, boundary, DRAIN_BYTES);
   let metadata: Record<string, unknown> | undefined;
   let stored: BlobRow | null = null;
   try {
@@ -60,7 +70,7 @@ async function multipartUpload(request: Request, ctx: AppContext, user: AuthUser
       }
     }
   } catch (err) {
-    await form.cancel();
+    await form.drain(DRAIN_BYTES);
     if (stored !== null) await discardBlob(ctx, stored);
     throw err;
   }
@@ -72,11 +82,14 @@ export async function uploadFromRequest(request: Request, ctx: AppContext, user:
   const type = request.headers.get("Content-Type");
   const length = declaredLength(request);
   // Nothing that long can be a valid upload of any type: refuse before reading a byte.
-  if (length !== null && length > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD) {
+  if (length !== null && length > DRAIN_BYTES) {
     throw new AppError("payload_too_large", `Request body of ${length} bytes exceeds the largest allowed upload (${MAX_UPLOAD_BYTES} bytes)`);
   }
   const boundary = multipartBoundary(type);
   if (boundary !== null) return multipartUpload(request, ctx, user, boundary);
-  if (type !== null && /^\s*multipart\//i.test(type)) throw new AppError("bad_request", "multipart/form-data without a boundary");
+  if (type !== null && /^\s*multipart\//i.test(type)) {
+    await discardBody(request.body, DRAIN_BYTES);
+    throw new AppError("bad_request", "multipart/form-data without a boundary");
+  }
   return rawUpload(request, ctx, user);
 }
