@@ -46,6 +46,9 @@ const memory = (pid) => {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 };
 
+/** workerd itself: the process started, or its one child when a launcher starts workerd. */
+const workerdPid = (api) => api.workerPids?.()[0] ?? api.pid;
+
 /** Resets the kernel's peak-RSS counter of the process (Linux ≥ 4.0). */
 const resetPeak = (pid) => writeFileSync(`/proc/${pid}/clear_refs`, "5");
 
@@ -100,10 +103,11 @@ export async function benchStorage({ env, cookie, cleanups }) {
       await uploadForm(randomBytes(1024));
       const data = randomBytes(size * MiB);
       const blob = await upload(data);
-      resetPeak(api.pid);
-      const start = memory(api.pid).rss;
+      const pid = workerdPid(api);
+      resetPeak(pid);
+      const start = memory(pid).rss;
       for (let i = 0; i < 3; i++) await run(data, blob.id);
-      const { peak } = memory(api.pid);
+      const { peak } = memory(pid);
       rows.push({ mode, object: `${size} MiB`, "RSS before": Number(start.toFixed(1)), peak: Number(peak.toFixed(1)), "peak − before": Number((peak - start).toFixed(1)) });
     }
   }
