@@ -52,6 +52,7 @@ const api :Workerd.Worker = (
     (name = "STORAGE_REGION", fromEnvironment = "STORAGE_REGION"),
     (name = "STORAGE_ACCESS_KEY_ID", fromEnvironment = "STORAGE_ACCESS_KEY_ID"),
     (name = "STORAGE_SECRET_ACCESS_KEY", fromEnvironment = "STORAGE_SECRET_ACCESS_KEY"),
+    (name = "STORAGE_PUBLIC_ENDPOINT", fromEnvironment = "STORAGE_PUBLIC_ENDPOINT"),
     (name = "CORS_ALLOWED_ORIGINS", fromEnvironment = "CORS_ALLOWED_ORIGINS"),
     (name = "METRICS_ENABLED", fromEnvironment = "METRICS_ENABLED"),
     (name = "LOG_LEVEL", fromEnvironment = "LOG_LEVEL"),

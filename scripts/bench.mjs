@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: throughput and latency of the real workerd (container config and bundle) against
-// PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback.
-// Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10).
+// PostgreSQL (embedded 17, or DATABASE_URL), driven by autocannon over loopback; then blob
+// transfers through the API vs straight to a local S3 server, and workerd's memory while doing so.
+// Options (env): BENCH_DURATION seconds per scenario (default 10), BENCH_CONNECTIONS (default 10),
+// BENCH_TRANSFERS per storage figure (default 7), BENCH_ONLY=http|storage to run one half.
 // Also measures the DB-backed route with WORKERS=1 and WORKERS=2 workerd processes behind one port
 // (launch.mjs), reconnecting every BENCH_RECONNECT requests (default 100), and workerd's resident
 // memory after BENCH_MEMORY_REQUESTS requests (default 10,000).
@@ -14,11 +16,13 @@ import { benchSessionCookie, focusCompleteRequests, purchaseRequests } from "./l
 import { Migrator } from "./lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "./lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
+import { benchStorage } from "./lib/bench-storage.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS || 10_000);
 const RECONNECT = Number(process.env.BENCH_RECONNECT || 100);
+const ONLY = process.env.BENCH_ONLY || "";
 const cleanups = [];
 const BENCH_SECRET = "bench-session-secret-0123456789-abcdefghijkl";
 
@@ -73,6 +77,11 @@ async function main() {
 
   // The API's per-user write limit would turn a benchmark into a 429 test.
   const base = { SERVER_ENVIRONMENT: "development", DATABASE_URL: databaseUrl, LOG_LEVEL: "error", SESSION_SECRET: BENCH_SECRET, RATE_LIMIT_API_PER_MINUTE: "1000000" };
+  if (ONLY !== "storage") await benchHttp(base, databaseUrl);
+  if (ONLY !== "http") await benchStorage({ env: base, cookie: await benchSessionCookie(databaseUrl, BENCH_SECRET), cleanups });
+}
+
+async function benchHttp(base, databaseUrl) {
   const start = async (env) => {
     const api = await startApiProcess({ env: { ...base, ...env }, port: await freePort(), readyPath: "/health/ready" });
     cleanups.push(() => api.stop());

@@ -11,6 +11,7 @@ import { clientIp, userAgent } from "./auth/client";
 import { enforceCsrf } from "./auth/csrf";
 import { enforceRateLimit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
+import { blobRoutes } from "./modules/blobs/routes";
 import { focusRoutes } from "./modules/focus/routes";
 import { gamificationRoutes } from "./modules/gamification/routes";
 import { goalRoutes } from "./modules/goals/routes";
@@ -69,7 +70,9 @@ async function route(table: RouteTable, request: Request, ctx: AppContext): Prom
   const head = request.method === "HEAD";
   const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
   if (response === undefined) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
-  return head ? new Response(null, response) : response;
+  if (!head) return response;
+  await response.body?.cancel(); // a streamed body (a blob from the store) is not needed
+  return new Response(null, response);
 }
 
 export type RequestHandler = (request: Request, services: Services) => Promise<Response>;
@@ -91,6 +94,7 @@ export const handle = createHandler((router) => {
   habitRoutes(router);
   goalRoutes(router);
   marketRoutes(router);
+  blobRoutes(router);
 });
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {

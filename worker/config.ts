@@ -16,6 +16,9 @@ export interface StorageConfig {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Base of presigned URLs when browsers reach the store at another address than the API does
+   * (MinIO on a private network behind a public name); null = endpoint. */
+  publicEndpoint: string | null;
 }
 
 export interface DatabaseConfig {
@@ -257,6 +260,7 @@ export function loadConfig(env: Env): LoadedConfig {
   const azure = readGroup(r, ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"]);
   const storage = readGroup(r, ["STORAGE_ENDPOINT", "STORAGE_BUCKET", "STORAGE_ACCESS_KEY_ID", "STORAGE_SECRET_ACCESS_KEY"]);
   if (storage) r.httpUrl("STORAGE_ENDPOINT", "");
+  const storagePublic = r.httpUrl("STORAGE_PUBLIC_ENDPOINT", "");
   if (!dev && !google && !azure && r.problems.every((p) => !/^(GOOGLE|AZURE)_/.test(p.variable))) {
     r.fail("GOOGLE_CLIENT_ID", "no sign-in provider is configured: set GOOGLE_* and/or AZURE_*");
   }
@@ -289,6 +293,7 @@ export function loadConfig(env: Env): LoadedConfig {
       region: r.str("STORAGE_REGION") ?? "auto",
       accessKeyId: storage.STORAGE_ACCESS_KEY_ID!,
       secretAccessKey: storage.STORAGE_SECRET_ACCESS_KEY!,
+      publicEndpoint: storagePublic === "" ? null : storagePublic,
     },
     corsAllowedOrigins: readCors(r, environment),
     devBypass,

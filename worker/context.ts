@@ -2,6 +2,7 @@ import type { AuthUser } from "./auth/user";
 import type { Config, ConfigProblem } from "./config";
 import type { Db, PoolStats } from "./db/sql";
 import type { Logger } from "./observability/logger";
+import type { BlobStore } from "./storage/blob-store";
 import type { Metrics } from "./observability/metrics";
 
 /** What lives as long as the isolate (or, in per-request database mode, one request). */
@@ -13,6 +14,8 @@ export interface Services {
   log: Logger;
   /** The database; created on first use. Throws config_error when DATABASE_URL is unusable. */
   db(): Db;
+  /** Object storage. Throws 503 storage_unavailable when STORAGE_* are not configured. */
+  storage(): BlobStore;
   /** Pool statistics when a pool exists, for /metrics. */
   dbStats(): PoolStats | null;
 }

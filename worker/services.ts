@@ -5,6 +5,8 @@ import type { Db } from "./db/sql";
 import { AppError } from "./http/errors";
 import { createLogger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
+import type { BlobStore } from "./storage/blob-store";
+import { S3BlobStore } from "./storage/s3";
 import { VERSION } from "./version";
 
 let cached: { env: Env; loaded: LoadedConfig; metrics: Metrics } | null = null;
@@ -33,6 +35,7 @@ export function createServices(env: Env, maxConnections?: number): Services {
   const { loaded, metrics } = isolateState(env);
   const { config, problems } = loaded;
   let db: Db | null = null;
+  let storage: BlobStore | null = null;
   return {
     config,
     problems,
@@ -47,6 +50,11 @@ export function createServices(env: Env, maxConnections?: number): Services {
         db = createDb(config.database, { query: (ms) => metrics.observeQuery(ms) }, maxConnections);
       }
       return db;
+    },
+    storage() {
+      if (config.storage === null) throw new AppError("storage_unavailable", "Blob storage is not configured on this server");
+      storage ??= new S3BlobStore(config.storage);
+      return storage;
     },
     dbStats: () => db?.stats() ?? null,
   };

@@ -3,6 +3,8 @@ import { freePort } from "../../scripts/lib/postgres.mjs";
 
 export interface ApiProcess {
   url: string;
+  /** workerd's process id (the entrypoint execs it). */
+  pid: number;
   logs(): string;
   stop(): Promise<void>;
 }

@@ -11,6 +11,8 @@ declare module "vitest" {
     /** Environment the shared API runs with (development config). */
     apiEnv: Record<string, string>;
     version: string;
+    /** The S3 server the shared API uses (STORAGE_* values) and the folder it keeps objects in. */
+    storage: Record<string, string> & { directory: string };
   }
 }
 
@@ -19,3 +21,4 @@ export const databaseUrl = () => inject("databaseUrl");
 export const adminDatabaseUrl = () => inject("adminDatabaseUrl");
 export const apiEnv = () => inject("apiEnv");
 export const version = () => inject("version");
+export const storage = () => inject("storage");

@@ -6,12 +6,14 @@ import { startApiProcess } from "../../scripts/lib/api-process.mjs";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, readVersion, ROOT } from "../../scripts/lib/runtime.mjs";
+import { startS3, storageEnv } from "../../scripts/lib/s3.mjs";
 import { createScratchDatabase, dropDatabase } from "./database";
 import { oidcEnv, startOidcStandIn } from "./oidc-provider";
 
 /**
  * Builds the bundle and the runtime folder, starts PostgreSQL (embedded 17 unless DATABASE_URL
- * names an external server), migrates a fresh database and starts one shared API process.
+ * names an external server) and the signature-checking S3 server, migrates a fresh database and
+ * starts one shared API process.
  */
 export default async function setup(project: TestProject) {
   await bundleWorker();
@@ -34,6 +36,12 @@ export default async function setup(project: TestProject) {
   cleanups.push(() => dropDatabase(adminUrl!, databaseUrl));
   await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
 
+  const s3Dir = mkdtempSync(join(tmpdir(), "ignition-test-s3-"));
+  const s3 = await startS3({ port: await freePort(), directory: s3Dir });
+  cleanups.push(async () => {
+    await s3.close();
+    rmSync(s3Dir, { recursive: true, force: true });
+  });
   const oidc = await startOidcStandIn();
   cleanups.push(() => oidc.close());
 
@@ -48,6 +56,7 @@ export default async function setup(project: TestProject) {
     METRICS_ENABLED: "true",
     LOG_LEVEL: "warn",
     ...oidcEnv(oidc),
+    ...storageEnv(s3),
   };
   const api = await startApiProcess({ env: apiEnv, port, readyPath: "/health/ready" });
   cleanups.push(() => api.stop());
@@ -57,6 +66,7 @@ export default async function setup(project: TestProject) {
   project.provide("adminDatabaseUrl", adminUrl);
   project.provide("apiEnv", apiEnv);
   project.provide("version", readVersion());
+  project.provide("storage", { ...storageEnv(s3), directory: s3Dir });
 
   return async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(e));

@@ -47,3 +47,15 @@ declare module "*/scripts/lib/migrator.mjs" {
 declare module "*/scripts/lib/sql-split.mjs" {
   export function splitSql(sql: string): Array<{ text: string; line: number }>;
 }
+declare module "*/scripts/lib/s3.mjs" {
+  export const S3_ACCESS_KEY_ID: string;
+  export const S3_SECRET_ACCESS_KEY: string;
+  export function startS3(opts: { port: number; directory: string; bucket?: string; address?: string }): Promise<{
+    endpoint: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    close(): Promise<void>;
+  }>;
+  export function storageEnv(s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string }): Record<string, string>;
+}

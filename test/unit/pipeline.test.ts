@@ -28,6 +28,9 @@ function services(env: Record<string, string> = {}): Services {
     db: () => {
       throw new AppError("database_unavailable", "no database in unit tests");
     },
+    storage: () => {
+      throw new AppError("storage_unavailable", "no storage in unit tests");
+    },
     dbStats: () => null,
   };
 }

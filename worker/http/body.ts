@@ -1,4 +1,5 @@
 import { AppError } from "./errors";
+import { StreamFiller } from "./stream-filler";
 
 /**
  * Reads the request body as text, refusing it with 413 as soon as it passes `limit` bytes:
@@ -34,6 +35,28 @@ export async function readLimitedText(request: Request, limit: number): Promise<
   } catch {
     throw new AppError("bad_request", "Request body is not valid UTF-8");
   }
+}
+
+/**
+ * Reads and drops what is left of a body the handler refused, at most `limit` bytes, so that a
+ * client still sending it reads our answer instead of failing on a closed connection (EPIPE).
+ * Past the limit the rest is cancelled. A body already being read elsewhere is left alone.
+ */
+export async function discardBody(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
+  if (body === null || body.locked) return;
+  const source = new StreamFiller(body);
+  let buffer = new ArrayBuffer(64 * 1024); // reused: dropping a large body allocates nothing
+  try {
+    for (let seen = 0; seen <= limit; ) {
+      const got = await source.fill(new Uint8Array(buffer));
+      if (got.done) return;
+      buffer = got.buffer;
+      seen += got.n;
+    }
+  } catch {
+    // the client went away: nothing to wait for
+  }
+  await source.cancel();
 }
 
 /** Parses a JSON request body: 415 unless the content type is JSON, 400 for bad syntax, 413 when too large. */

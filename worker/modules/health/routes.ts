@@ -6,8 +6,12 @@ import { json } from "../../http/response";
 import type { AppRouter } from "../../router";
 
 const READY_DB_TIMEOUT_MS = 1000;
+const READY_STORAGE_TIMEOUT_MS = 1000;
 
-type Check = { status: "ok" } | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
+type Check =
+  | { status: "ok" }
+  | { status: "disabled"; message: string }
+  | { status: "fail"; message: string; problems?: { variable: string; message: string }[] };
 
 const OK: Check = { status: "ok" };
 const fail = (message: string): Check => ({ status: "fail", message });
@@ -47,6 +51,21 @@ async function checkSchema(ctx: AppContext): Promise<Check> {
   }
 }
 
+/** Storage is optional: not configured is "disabled", not a failure; configured but unreachable fails. */
+async function checkStorage(ctx: AppContext): Promise<Check> {
+  if (ctx.problems.some((p) => p.variable.startsWith("STORAGE_"))) {
+    return fail("not checked: the storage configuration is invalid");
+  }
+  if (ctx.config.storage === null) return { status: "disabled", message: "STORAGE_* are not set: uploads are off" };
+  try {
+    await withTimeout(ctx.storage().ping(), READY_STORAGE_TIMEOUT_MS, "the object store");
+    return OK;
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    return fail(cause instanceof Error ? cause.message : err instanceof Error ? err.message : "the object store is unreachable");
+  }
+}
+
 async function ready(ctx: AppContext): Promise<Response> {
   const checks: Record<string, Check> = {};
   checks.config =
@@ -57,11 +76,19 @@ async function ready(ctx: AppContext): Promise<Response> {
           message: `invalid configuration: ${[...new Set(ctx.problems.map((p) => p.variable))].join(", ")}`,
           problems: ctx.problems,
         };
-  checks.database = ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))
-    ? fail("not checked: the database configuration is invalid")
-    : await checkDatabase(ctx);
-  checks.schema = checks.database.status === "ok" ? await checkSchema(ctx) : fail("not checked: the database check failed");
-  const ok = Object.values(checks).every((c) => c.status === "ok");
+  const databaseAndSchema = async (): Promise<[Check, Check]> => {
+    if (ctx.problems.some((p) => p.variable.startsWith("DATABASE_"))) {
+      return [fail("not checked: the database configuration is invalid"), fail("not checked: the database check failed")];
+    }
+    const database = await checkDatabase(ctx);
+    return [database, database.status === "ok" ? await checkSchema(ctx) : fail("not checked: the database check failed")];
+  };
+  const [[database, schema], storage] = await Promise.all([databaseAndSchema(), checkStorage(ctx)]);
+  checks.database = database;
+  checks.schema = schema;
+  checks.storage = storage;
+  // "disabled" (storage not configured) is not a failure.
+  const ok = Object.values(checks).every((c) => c.status !== "fail");
   return json({ status: ok ? "ready" : "not_ready", version: ctx.version, checks }, ok ? 200 : 503);
 }
 

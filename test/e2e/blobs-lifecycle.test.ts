@@ -1,0 +1,158 @@
+// What happens around the endpoints: stale pending uploads expire, a deleted user's objects are
+// deleted by the storage sweep (admin endpoint or opportunistic), and the server without storage
+// (503 storage_unavailable, readiness "disabled") or with storage it cannot reach (readiness fails).
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Migrator } from "../../scripts/lib/migrator.mjs";
+import { ROOT } from "../../scripts/lib/runtime.mjs";
+import { startApi, type ApiProcess } from "../support/api";
+import { bytes, objectInStore, signedIn, sql, uploadRaw } from "../support/blobs";
+import type { Browser } from "../support/browser";
+import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
+import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
+
+const me = async (b: Browser) => (await (await b.fetch("/auth/session")).json()).user as { id: string; email: string };
+
+/** Grants the admin role with the admin CLI (the session gets a new id on its next request). */
+async function admin(url?: string, dbUrl = databaseUrl()): Promise<Browser> {
+  const b = await signedIn(url);
+  const res = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", (await me(b)).email, "admin"], {
+    env: { ...process.env, DATABASE_URL: dbUrl },
+    encoding: "utf8",
+  });
+  expect(res.stderr).toBe("");
+  expect((await me(b)).id).toBeDefined();
+  return b;
+}
+
+async function presignedUpload(b: Browser, body: string) {
+  const u = await (await b.post("/api/blobs/upload-url", { filename: "late.txt", mime_type: "text/plain" })).json();
+  expect((await fetch(u.url, { method: "PUT", headers: u.headers, body })).status).toBe(200);
+  return u as { id: string; key: string };
+}
+
+const sweep = async (b: Browser) => {
+  const res = await b.post("/admin/storage/sweep");
+  expect(res.status).toBe(200);
+  return res.json();
+};
+
+const processes: ApiProcess[] = [];
+const scratch: string[] = [];
+afterAll(async () => {
+  for (const p of processes) await p.stop();
+  for (const u of scratch) await dropDatabase(adminDatabaseUrl(), u);
+});
+
+describe("storage sweep", () => {
+  it("expires pending uploads older than a day (row and object), and keeps younger ones", async () => {
+    const b = await signedIn();
+    const stale = await presignedUpload(b, "never completed");
+    const young = await presignedUpload(b, "still uploading");
+    await sql("UPDATE blobs SET created_at = now() - interval '25 hours' WHERE id = $1", [stale.id]);
+    const result = await sweep(await admin());
+    expect(result.expired_uploads).toBeGreaterThanOrEqual(1);
+    expect(await sql("SELECT id FROM blobs WHERE id = ANY($1::uuid[])", [[stale.id, young.id]])).toEqual([{ id: young.id }]);
+    expect(await objectInStore(stale.key)).toBeNull();
+    expect(await objectInStore(young.key)).not.toBeNull();
+    // The young one can still be completed.
+    expect((await b.post(`/api/blobs/${young.id}/complete`)).status).toBe(200);
+  });
+
+  it("deleting a user queues all their objects (users cascade + trigger); the sweep deletes them", async () => {
+    const b = await signedIn();
+    const user = await me(b);
+    const kept = await (await uploadRaw(b, bytes(2000), "image/jpeg")).json();
+    const other = await (await uploadRaw(b, bytes(3000), "application/json")).json();
+    const pending = await presignedUpload(b, "in flight");
+
+    await sql("DELETE FROM users WHERE id = $1", [user.id]);
+    expect(await sql("SELECT id FROM blobs WHERE user_id = $1", [user.id])).toEqual([]);
+    const queued = await sql("SELECT key, not_before <= now() AS due FROM blob_deletions WHERE key LIKE $1 ORDER BY key", [`${user.id}/%`]);
+    expect(queued).toHaveLength(3);
+    // A pending upload's URL may still be used for a few minutes: its object waits until then.
+    expect(queued.filter((q) => !q.due).map((q) => q.key)).toEqual([pending.key]);
+
+    await sweep(await admin());
+    expect(await objectInStore(kept.key)).toBeNull();
+    expect(await objectInStore(other.key)).toBeNull();
+    expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([{ key: pending.key }]);
+
+    await sql("UPDATE blob_deletions SET not_before = now() WHERE key = $1", [pending.key]);
+    await sweep(await admin());
+    expect(await objectInStore(pending.key)).toBeNull();
+    expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([]);
+  });
+
+  it("is for admins only, and is audited", async () => {
+    const b = await signedIn();
+    expect((await b.post("/admin/storage/sweep")).status).toBe(403);
+    const a = await admin();
+    await sweep(a);
+    const rows = await sql("SELECT action, resource_type FROM audit_log WHERE user_id = $1 AND event_type = 'admin_action'", [(await me(a)).id]);
+    expect(rows).toEqual([{ action: "Admin ran the storage sweep", resource_type: "storage" }]);
+  });
+
+  it("also runs by itself: a fresh process sweeps on its first blob request", async () => {
+    const b = await signedIn();
+    const stale = await presignedUpload(b, "abandoned");
+    await sql("UPDATE blobs SET created_at = now() - interval '2 days' WHERE id = $1", [stale.id]);
+    const api = await startApi(apiEnv(), "/health/ready");
+    processes.push(api);
+    const c = await signedIn(api.url);
+    expect((await c.fetch("/api/blobs/usage")).status).toBe(200);
+    expect(await sql("SELECT id FROM blobs WHERE id = $1", [stale.id])).toEqual([]);
+    expect(await objectInStore(stale.key)).toBeNull();
+  });
+});
+
+describe("storage configuration", () => {
+  const withoutStorage = () => Object.fromEntries(Object.entries(apiEnv()).filter(([k]) => !k.startsWith("STORAGE_")));
+
+  it("not configured: readiness reports storage disabled (still ready); blob routes answer 503 storage_unavailable", async () => {
+    const api = await startApi(withoutStorage(), "/health/ready");
+    processes.push(api);
+    const ready = await fetch(api.url + "/health/ready");
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).checks.storage).toEqual({ status: "disabled", message: expect.stringContaining("STORAGE_") });
+    expect((await fetch(api.url + "/api/blobs")).status).toBe(401); // the session check still comes first
+    const b = await signedIn(api.url);
+    for (const res of [
+      await b.fetch("/api/blobs"),
+      await b.fetch("/blobs/usage"),
+      await uploadRaw(b, "hello", "text/plain"),
+      await b.post("/api/blobs/upload-url", { filename: "a.txt", mime_type: "text/plain" }),
+    ]) {
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: "storage_unavailable" });
+    }
+  });
+
+  it("configured but unreachable: readiness fails; failed object deletions are retried later", async () => {
+    // Its own database, so the failing sweep cannot touch other tests' queue.
+    const dbUrl = await createScratchDatabase(adminDatabaseUrl(), "ignition_blobs");
+    scratch.push(dbUrl);
+    await new Migrator({ databaseUrl: dbUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
+    const api = await startApi({ ...apiEnv(), DATABASE_URL: dbUrl, STORAGE_ENDPOINT: "http://127.0.0.1:9" });
+    processes.push(api);
+    const ready = await fetch(api.url + "/health/ready");
+    expect(ready.status).toBe(503);
+    const body = await ready.json();
+    expect(body.checks.storage.status).toBe("fail");
+    expect(body.checks.database.status).toBe("ok");
+
+    const a = await admin(api.url, dbUrl);
+    await withClient(dbUrl, (c) => c.query("INSERT INTO blob_deletions (key) VALUES ('gone/other/x.txt')"));
+    const res = await a.post("/admin/storage/sweep");
+    expect(await res.json()).toEqual({ expired_uploads: 0, deleted_objects: 0, failed_objects: 1 });
+    const [row] = await withClient(dbUrl, async (c) => (await c.query("SELECT attempts, last_error, not_before > now() AS later FROM blob_deletions")).rows);
+    expect(row).toMatchObject({ attempts: 1, later: true });
+    expect(row.last_error).toBeTruthy();
+    const upload = await uploadRaw(a, "hello", "text/plain");
+    expect(upload.status).toBe(503);
+    expect((await upload.json()).error).toBe("storage_unavailable");
+    // The refused upload left no row behind.
+    expect((await withClient(dbUrl, (c) => c.query("SELECT count(*)::int AS n FROM blobs"))).rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,141 @@
+// Blob rules: which uploads are accepted, how a pending upload becomes ready, how a blob is read,
+// signed and deleted. Object and row always move together: a row exists before its object is
+// written, and a deleted row queues its object's deletion (trigger), so the bucket never keeps an
+// object nobody can find.
+import type { AuthUser } from "../../auth/user";
+import type { AppContext } from "../../context";
+import { AppError } from "../../http/errors";
+import { ObjectTooLarge } from "../../storage/blob-store";
+import { sanitizeFilename } from "../../storage/filename";
+import { blobKey, isUuid } from "../../storage/keys";
+import { categoryOf, extensionOf, isAllowedMime, maxBytesFor } from "../../storage/mime";
+import { deleteBlobRow, findBlob, finishDeletions, insertPendingBlob, markBlobReady } from "./repo";
+import type { BlobRow } from "./schema";
+
+/** Presigned URL lifetimes (spec §2.14). */
+export const PRESIGNED_GET_SECONDS = 3600;
+export const PRESIGNED_PUT_SECONDS = 300;
+
+export function notFound(id: string): AppError {
+  return new AppError("not_found", `Blob ${id} not found`);
+}
+
+/** 422 unless the type is on the allow-list (exact match on the bare type). */
+export function requireAllowedMime(mime: string): void {
+  if (!isAllowedMime(mime)) throw new AppError("validation_error", `MIME type ${mime} not allowed`, [{ field: "mime_type", message: "not an allowed type" }]);
+}
+
+export function sizeMessage(size: number | null, mime: string): string {
+  const max = maxBytesFor(mime);
+  return size === null ? `File size exceeds maximum ${max} for type ${mime}` : `File size ${size} exceeds maximum ${max} for type ${mime}`;
+}
+
+/** A request body over the limit: 413 (the upload itself is too large). */
+export function uploadTooLarge(size: number | null, mime: string): AppError {
+  return new AppError("payload_too_large", sizeMessage(size, mime));
+}
+
+/** Creates the pending row (and so the key) for an upload the caller is about to write. */
+export async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
+  requireAllowedMime(mime);
+  const id = crypto.randomUUID();
+  return insertPendingBlob(ctx.db(), {
+    id,
+    userId: user.id,
+    key: blobKey(user.id, id, mime),
+    filename: sanitizeFilename(filename) ?? `file.${extensionOf(mime)}`,
+    mimeType: mime,
+    category: categoryOf(mime),
+    metadata,
+  });
+}
+
+/** Deletes an object whose row is gone; if the store fails, the queued deletion stays for the sweep. */
+async function deleteObjectNow(ctx: AppContext, key: string): Promise<void> {
+  try {
+    await ctx.storage().delete(key);
+    await finishDeletions(ctx.db(), [key]);
+  } catch (err) {
+    ctx.log.warn("object deletion deferred to the storage sweep", { request_id: ctx.requestId, key, error: String((err as { cause?: unknown }).cause ?? err) });
+  }
+}
+
+/** Removes a row and its object now (a failed or refused upload). */
+export async function discardBlob(ctx: AppContext, row: BlobRow): Promise<void> {
+  await deleteBlobRow(ctx.db(), row.user_id, row.id);
+  await deleteObjectNow(ctx, row.key);
+}
+
+/** DELETE /{id}: the caller's blob in any state (a pending one is a cancelled upload). */
+export async function removeBlob(ctx: AppContext, user: AuthUser, id: string): Promise<void> {
+  const row = isUuid(id) ? await deleteBlobRow(ctx.db(), user.id, id) : null;
+  if (row === null) throw notFound(id);
+  await deleteObjectNow(ctx, row.key);
+}
+
+/**
+ * Streams `body` to the store under a new pending row, then marks it ready. Over the type's limit
+ * (declared or counted while streaming) → 413, and neither row nor object remains.
+ */
+export async function storeUpload(
+  ctx: AppContext,
+  user: AuthUser,
+  file: { mime: string; filename: string | null; length: number | null; metadata?: unknown },
+  body: ReadableStream<Uint8Array>,
+): Promise<BlobRow> {
+  requireAllowedMime(file.mime);
+  const max = maxBytesFor(file.mime);
+  if (file.length !== null && file.length > max) throw uploadTooLarge(file.length, file.mime);
+  const row = await createPendingBlob(ctx, user, file.mime, file.filename, file.metadata);
+  try {
+    const stored = await ctx.storage().put(row.key, body, { contentType: file.mime, length: file.length, maxBytes: max });
+    return { ...row, size_bytes: stored.size, etag: stored.etag };
+  } catch (err) {
+    await discardBlob(ctx, row);
+    if (err instanceof ObjectTooLarge) throw uploadTooLarge(file.length, file.mime);
+    throw err;
+  }
+}
+
+export async function finishUpload(ctx: AppContext, row: BlobRow, metadata?: unknown): Promise<BlobRow> {
+  const ready = await markBlobReady(ctx.db(), row.user_id, row.id, { size: Number(row.size_bytes), etag: row.etag ?? "", metadata });
+  if (ready === null) throw notFound(row.id); // deleted meanwhile (user deleted, concurrent DELETE)
+  return ready;
+}
+
+/** A blob of the caller's in any state; 404 for malformed ids, other users' ids and unknown ids. */
+export async function ownedBlob(ctx: AppContext, user: AuthUser, id: string): Promise<BlobRow> {
+  const row = isUuid(id) ? await findBlob(ctx.db(), user.id, id) : null;
+  if (row === null) throw notFound(id);
+  return row;
+}
+
+/** Only finished uploads can be read, listed or signed for download. */
+export async function readyBlob(ctx: AppContext, user: AuthUser, id: string): Promise<BlobRow> {
+  const row = await ownedBlob(ctx, user, id);
+  if (row.status !== "ready") throw notFound(id);
+  return row;
+}
+
+/**
+ * POST /{id}/complete: the presigned PUT must have landed with an allowed size and the signed
+ * type. A bad object is deleted with its row (422); a missing one is 409 (PUT it first).
+ */
+export async function completeUpload(ctx: AppContext, user: AuthUser, id: string): Promise<BlobRow> {
+  const row = await ownedBlob(ctx, user, id);
+  if (row.status === "ready") return row; // idempotent
+  const info = await ctx.storage().head(row.key);
+  if (info === null) throw new AppError("conflict", `Blob ${id} has not been uploaded yet: PUT it to the upload URL first`);
+  const type = (info.contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const problem =
+    info.size > maxBytesFor(row.mime_type)
+      ? sizeMessage(info.size, row.mime_type)
+      : type !== row.mime_type
+        ? `Uploaded type ${type || "(none)"} does not match ${row.mime_type}`
+        : null;
+  if (problem !== null) {
+    await discardBlob(ctx, row);
+    throw new AppError("validation_error", problem);
+  }
+  return finishUpload(ctx, { ...row, size_bytes: info.size, etag: info.etag });
+}
