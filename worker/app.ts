@@ -57,29 +57,24 @@ async function route(table: RouteTable, request: Request, ctx: AppContext): Prom
     throw new AppError("config_error", "The service is misconfigured; see /health/ready");
   }
   await gate(request, ctx, url.pathname);
-  // A request no handler takes gets 404/405 before the CSRF check (nothing would change).
+  const head = request.method === "HEAD";
+  // The CSRF check and rate limit run as the matched route's first step (see createHandler):
+  // a request no handler takes gets 404/405 without them, since nothing would change.
+  const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
+  if (response !== undefined) return head ? new Response(null, response) : response;
   const allowed = table.allowedMethods(url.pathname);
   if (allowed.length === 0) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
-  if (!allowed.includes(request.method)) {
-    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
-    throw new AppError("method_not_allowed", `Method ${request.method} is not allowed on ${url.pathname}`, undefined, {
-      Allow: allowed.join(", "),
-    });
-  }
-  await guardStateChange(request, ctx);
-  const head = request.method === "HEAD";
-  const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
-  if (response === undefined) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
-  if (!head) return response;
-  await response.body?.cancel(); // a streamed body (a blob from the store) is not needed
-  return new Response(null, response);
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
+  throw new AppError("method_not_allowed", `Method ${request.method} is not allowed on ${url.pathname}`, undefined, {
+    Allow: allowed.join(", "),
+  });
 }
 
 export type RequestHandler = (request: Request, services: Services) => Promise<Response>;
 
 /** Builds the request pipeline around the routes that `register` mounts. */
 export function createHandler(register: (router: AppRouter) => void): RequestHandler {
-  const table = createRouteTable();
+  const table = createRouteTable((request, ctx) => guardStateChange(request, ctx));
   register(table.router);
   return (request, services) => run(table, request, services);
 }

@@ -16,15 +16,27 @@ type RouteEntry = [method: string, pattern: RegExp, handlers: unknown[], path: s
 export interface RouteTable {
   router: AppRouter;
   dispatch(request: Request, ctx: AppContext): Promise<Response | undefined>;
-  /** Methods registered for a path, for 405 answers and their Allow header. */
+  /** Methods registered for a path, for 404/405 answers and their Allow header (no route matched). */
   allowedMethods(pathname: string): string[];
 }
 
-export function createRouteTable(): RouteTable {
+/** Runs before the handler of a matched route only (a request no route takes never reaches it). */
+export type BeforeHandler = (request: IRequest, ctx: AppContext) => Promise<void>;
+
+export function createRouteTable(before?: BeforeHandler): RouteTable {
   const itty = Router<IRequest, [AppContext]>();
   const routes = itty.routes as unknown as RouteEntry[];
+  // itty runs a route's handlers in order until one returns something: `before` returns nothing.
+  const chain = (handler: Handler) => (before ? [before, handler] : [handler]);
+  const router: AppRouter = {
+    get: (path, handler) => (itty.get(path, ...chain(handler)), router),
+    post: (path, handler) => (itty.post(path, ...chain(handler)), router),
+    put: (path, handler) => (itty.put(path, ...chain(handler)), router),
+    patch: (path, handler) => (itty.patch(path, ...chain(handler)), router),
+    delete: (path, handler) => (itty.delete(path, ...chain(handler)), router),
+  };
   return {
-    router: itty as unknown as AppRouter,
+    router,
     dispatch: (request, ctx) => itty.fetch(request as IRequest, ctx) as Promise<Response | undefined>,
     allowedMethods(pathname) {
       const methods = new Set<string>();
