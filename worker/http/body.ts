@@ -2,16 +2,11 @@ import { AppError } from "./errors";
 import { StreamFiller } from "./stream-filler";
 
 /**
- * Reads the request body as text, refusing it with 413 as soon as it passes `limit` bytes:
- * the declared Content-Length is checked first, and the stream is counted while it is read,
- * so a lying or chunked client cannot make us buffer more than the limit.
+ * Reads a stream whole, throwing `tooLarge()` (and cancelling the rest) as soon as it passes
+ * `limit` bytes, so a lying or chunked client cannot make us buffer more than the limit.
  */
-export async function readLimitedText(request: Request, limit: number): Promise<string> {
-  const tooLarge = () => new AppError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
-  if (request.body === null) return "";
-  const reader = request.body.getReader();
+export async function readStreamLimited(stream: ReadableStream<Uint8Array>, limit: number, tooLarge: () => AppError): Promise<Uint8Array> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -22,7 +17,7 @@ export async function readLimitedText(request: Request, limit: number): Promise<
       await reader.cancel().catch(() => {});
       throw tooLarge();
     }
-    chunks.push(value);
+    chunks.push(value.slice()); // a BYOB-backed reader may reuse its buffer
   }
   const all = new Uint8Array(total);
   let offset = 0;
@@ -30,6 +25,16 @@ export async function readLimitedText(request: Request, limit: number): Promise<
     all.set(c, offset);
     offset += c.byteLength;
   }
+  return all;
+}
+
+/** Reads the request body as text: 413 over `limit` bytes (declared or counted), 400 if not UTF-8. */
+export async function readLimitedText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new AppError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (request.body === null) return "";
+  const all = await readStreamLimited(request.body, limit, tooLarge);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
   } catch {

@@ -1,6 +1,7 @@
 // A streaming multipart/form-data reader (RFC 7578). request.formData() would hold the whole body
 // in memory; this reads the body as it arrives and hands each part's bytes on as a stream, so an
 // upload is never buffered and its size can be checked while it is read.
+import { readStreamLimited } from "./body";
 import { AppError } from "./errors";
 import { StreamFiller } from "./stream-filler";
 
@@ -222,21 +223,6 @@ export class MultipartReader {
 
 /** A small field's text, refusing (413) more than `limit` bytes. */
 export async function partText(part: MultipartPart, limit: number): Promise<string> {
-  const reader = part.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) throw new AppError("payload_too_large", `Form field ${part.name ?? ""} exceeds ${limit} bytes`);
-    chunks.push(value.slice()); // the reader reuses its buffer
-  }
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const tooLarge = () => new AppError("payload_too_large", `Form field ${part.name ?? ""} exceeds ${limit} bytes`);
+  return new TextDecoder().decode(await readStreamLimited(part.body, limit, tooLarge));
 }
