@@ -18,6 +18,8 @@ export interface Services {
   storage(): BlobStore;
   /** Pool statistics when a pool exists, for /metrics. */
   dbStats(): PoolStats | null;
+  /** Work that may finish after the response (housekeeping); it must handle its own errors. */
+  waitUntil(work: Promise<unknown>): void;
 }
 
 /** What a route handler receives besides the request. */

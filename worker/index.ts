@@ -18,7 +18,7 @@ export class AppHost extends DurableObject<WorkerEnv> {
 
   constructor(state: DurableObjectState, env: WorkerEnv) {
     super(state, env);
-    this.services = createServices(env);
+    this.services = createServices(env, (work) => state.waitUntil(work));
   }
 
   override fetch(request: Request): Promise<Response> {
@@ -33,9 +33,11 @@ export default {
       return env.APP_HOST.get(env.APP_HOST.idFromName("app-host")).fetch(request);
     }
     // Per-request database: one connection for this request, closed once the response is built.
-    const services = createServices(env, 1);
+    const background: Promise<unknown>[] = [];
+    const services = createServices(env, (work) => background.push(work), 1);
     const response = await handle(request, services);
-    ctx.waitUntil(services.dbStats() === null ? Promise.resolve() : services.db().end());
+    // The connection closes once the response and any housekeeping it started are done.
+    ctx.waitUntil(Promise.allSettled(background).then(() => (services.dbStats() === null ? undefined : services.db().end())));
     return response;
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -31,7 +31,7 @@ export function loadConfigCached(env: Env): LoadedConfig {
  * Builds the services for one database scope: the whole isolate when the pool is shared
  * (Durable Object host), or a single request when each request opens its own connection.
  */
-export function createServices(env: Env, maxConnections?: number): Services {
+export function createServices(env: Env, waitUntil: (work: Promise<unknown>) => void, maxConnections?: number): Services {
   const { loaded, metrics } = isolateState(env);
   const { config, problems } = loaded;
   let db: Db | null = null;
@@ -57,5 +57,6 @@ export function createServices(env: Env, maxConnections?: number): Services {
       return storage;
     },
     dbStats: () => db?.stats() ?? null,
+    waitUntil,
   };
 }

@@ -116,6 +116,13 @@ describe("POST /api/blobs/upload and /blobs/upload", () => {
     expect((await badMeta.json()).details).toEqual([{ field: "metadata", message: "must be a JSON object" }]);
     // The file had already been stored when the bad metadata arrived: it is gone again.
     expect(await rowsOf(await emailOf(b))).toEqual([]);
+    // Valid JSON that PostgreSQL's jsonb cannot hold (a NUL character, a lone surrogate): 422, not 500.
+    for (const value of ['{"a":"x\\u0000y"}', '{"\\ud800":1}']) {
+      const unstorable = await uploadForm(b, [{ name: "file", value: "hi", filename: "a.txt", type: "text/plain" }, { name: "metadata", value }]);
+      expect(unstorable.status).toBe(422);
+      expect((await unstorable.json()).details[0].field).toBe("metadata");
+    }
+    expect(await rowsOf(await emailOf(b))).toEqual([]);
   });
 
   it("size limits are inclusive: an image of exactly 10 MiB is stored, one byte more is 413", async () => {
@@ -153,7 +160,7 @@ describe("POST /api/blobs/upload and /blobs/upload", () => {
         duplex: "half",
       } as RequestInit);
       expect(chunked.status).toBe(413);
-      // Declared up front: refused before a byte is read.
+      // Declared up front: refused from the Content-Length (the body is then read and dropped, so the client sees the 413).
       expect((await uploadRaw(b, audio, "audio/mpeg")).status).toBe(413);
       const grew = peakMiB() - before;
       expect(grew).toBeLessThan(40); // holding the 50 MiB it accepted before refusing would need more

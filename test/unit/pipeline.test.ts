@@ -32,6 +32,7 @@ function services(env: Record<string, string> = {}): Services {
       throw new AppError("storage_unavailable", "no storage in unit tests");
     },
     dbStats: () => null,
+    waitUntil: () => {},
   };
 }
 

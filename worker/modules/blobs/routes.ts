@@ -8,10 +8,11 @@ import type { AppContext } from "../../context";
 import { AppError } from "../../http/errors";
 import { parseRange } from "../../http/range";
 import { json } from "../../http/response";
-import { parseBody, validate } from "../../http/validate";
+import { parseQuery } from "../../http/params";
+import { parseBody } from "../../http/validate";
 import type { AppRouter, Handler } from "../../router";
 import { contentDisposition, urlSafeFilename } from "../../storage/filename";
-import { essence, maxBytesFor } from "../../storage/mime";
+import { essence, withinLimit } from "../../storage/mime";
 import { expiryTimestamp, formatBytes } from "./format";
 import { listReadyBlobs, readyBytes } from "./repo";
 import { blobInfo, listQuery, uploadResult, uploadUrlBody, type BlobRow } from "./schema";
@@ -36,7 +37,8 @@ function blobRoute(fn: BlobHandler): Handler {
   return async (req, ctx) => {
     const user = await requireUser(ctx, req);
     ctx.storage();
-    await maybeSweep(ctx);
+    // Housekeeping must not delay this request: it runs after the response if one is due.
+    ctx.waitUntil(maybeSweep(ctx));
     return fn(req, ctx, user);
   };
 }
@@ -54,7 +56,7 @@ const uploadUrl: BlobHandler = async (req, ctx, user) => {
   const body = await parseBody(req, ctx, uploadUrlBody);
   const mime = essence(body.mime_type);
   requireAllowedMime(mime);
-  if (body.size_bytes !== undefined && body.size_bytes > maxBytesFor(mime)) {
+  if (body.size_bytes !== undefined && !withinLimit(mime, body.size_bytes)) {
     throw new AppError("validation_error", sizeMessage(body.size_bytes, mime), [{ field: "size_bytes", message: "exceeds the limit for this type" }]);
   }
   const row = await createPendingBlob(ctx, user, mime, body.filename);
@@ -65,7 +67,7 @@ const uploadUrl: BlobHandler = async (req, ctx, user) => {
 };
 
 const list: BlobHandler = async (req, ctx, user) => {
-  const query = validate(listQuery, Object.fromEntries(new URL(req.url).searchParams), "query");
+  const query = parseQuery(req, listQuery);
   const category = query.category === undefined || query.category === "all" ? null : query.category;
   return json((await listReadyBlobs(ctx.db(), user.id, category)).map(blobInfo));
 };

@@ -8,7 +8,7 @@ import { AppError } from "../../http/errors";
 import { ObjectTooLarge } from "../../storage/blob-store";
 import { sanitizeFilename } from "../../storage/filename";
 import { blobKey, isUuid } from "../../storage/keys";
-import { categoryOf, extensionOf, isAllowedMime, maxBytesFor } from "../../storage/mime";
+import { categoryOf, essence, extensionOf, isAllowedMime, maxBytesFor, withinLimit } from "../../storage/mime";
 import { deleteBlobRow, findBlob, finishDeletions, insertPendingBlob, markBlobReady } from "./repo";
 import type { BlobRow } from "./schema";
 
@@ -66,8 +66,18 @@ export async function discardBlob(ctx: AppContext, row: BlobRow): Promise<void> 
   await deleteObjectNow(ctx, row.key);
 }
 
+/** Cleanup after a failure must not replace the error the client should see. */
+export async function discardQuietly(ctx: AppContext, row: BlobRow): Promise<void> {
+  try {
+    await discardBlob(ctx, row);
+  } catch (err) {
+    ctx.log.warn("could not discard a failed upload (the sweep will)", { request_id: ctx.requestId, blob_id: row.id, error: String(err) });
+  }
+}
+
 /** DELETE /{id}: the caller's blob in any state (a pending one is a cancelled upload). */
 export async function removeBlob(ctx: AppContext, user: AuthUser, id: string): Promise<void> {
+  id = id.toLowerCase(); // ids are stored lowercase; any case is the same id
   const row = isUuid(id) ? await deleteBlobRow(ctx.db(), user.id, id) : null;
   if (row === null) throw notFound(id);
   await deleteObjectNow(ctx, row.key);
@@ -85,13 +95,13 @@ export async function storeUpload(
 ): Promise<BlobRow> {
   requireAllowedMime(file.mime);
   const max = maxBytesFor(file.mime);
-  if (file.length !== null && file.length > max) throw uploadTooLarge(file.length, file.mime);
+  if (file.length !== null && !withinLimit(file.mime, file.length)) throw uploadTooLarge(file.length, file.mime);
   const row = await createPendingBlob(ctx, user, file.mime, file.filename, file.metadata);
   try {
     const stored = await ctx.storage().put(row.key, body, { contentType: file.mime, length: file.length, maxBytes: max });
     return { ...row, size_bytes: stored.size, etag: stored.etag };
   } catch (err) {
-    await discardBlob(ctx, row);
+    await discardQuietly(ctx, row);
     if (err instanceof ObjectTooLarge) throw uploadTooLarge(file.length, file.mime);
     throw err;
   }
@@ -105,6 +115,7 @@ export async function finishUpload(ctx: AppContext, row: BlobRow, metadata?: unk
 
 /** A blob of the caller's in any state; 404 for malformed ids, other users' ids and unknown ids. */
 export async function ownedBlob(ctx: AppContext, user: AuthUser, id: string): Promise<BlobRow> {
+  id = id.toLowerCase(); // ids are stored lowercase; any case is the same id
   const row = isUuid(id) ? await findBlob(ctx.db(), user.id, id) : null;
   if (row === null) throw notFound(id);
   return row;
@@ -126,9 +137,9 @@ export async function completeUpload(ctx: AppContext, user: AuthUser, id: string
   if (row.status === "ready") return row; // idempotent
   const info = await ctx.storage().head(row.key);
   if (info === null) throw new AppError("conflict", `Blob ${id} has not been uploaded yet: PUT it to the upload URL first`);
-  const type = (info.contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const type = essence(info.contentType ?? "");
   const problem =
-    info.size > maxBytesFor(row.mime_type)
+    !withinLimit(row.mime_type, info.size)
       ? sizeMessage(info.size, row.mime_type)
       : type !== row.mime_type
         ? `Uploaded type ${type || "(none)"} does not match ${row.mime_type}`

@@ -9,7 +9,7 @@ import { AppError } from "../../http/errors";
 import { multipartBoundary, MultipartReader, partText, type MultipartPart } from "../../http/multipart";
 import { essence, MAX_UPLOAD_BYTES } from "../../storage/mime";
 import type { BlobRow } from "./schema";
-import { discardBlob, finishUpload, storeUpload } from "./service";
+import { discardQuietly, finishUpload, storeUpload } from "./service";
 
 const MAX_METADATA_BYTES = 16 * 1024;
 /** Room for part headers and boundaries around the largest allowed file. */
@@ -25,6 +25,16 @@ function declaredLength(request: Request): number | null {
   return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
 }
 
+/** PostgreSQL's jsonb refuses NUL characters and unpaired surrogates in strings and keys. */
+function storableJson(value: unknown): boolean {
+  if (typeof value === "string") return !/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+  if (Array.isArray(value)) return value.every(storableJson);
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).every(([k, v]) => storableJson(k) && storableJson(v));
+  }
+  return true;
+}
+
 function parseMetadata(text: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -34,6 +44,11 @@ function parseMetadata(text: string): Record<string, unknown> {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new AppError("validation_error", "metadata must be a JSON object", [{ field: "metadata", message: "must be a JSON object" }]);
+  }
+  if (!storableJson(value)) {
+    throw new AppError("validation_error", "metadata contains characters that cannot be stored", [
+      { field: "metadata", message: "must not contain NUL characters or unpaired surrogates" },
+    ]);
   }
   return value as Record<string, unknown>;
 }
@@ -47,10 +62,22 @@ async function rawUpload(request: Request, ctx: AppContext, user: AuthUser): Pro
   if (request.body === null || length === 0) throw new AppError("bad_request", "No file provided");
   const mime = essence(request.headers.get("Content-Type") ?? "application/octet-stream");
   const filename = new URL(request.url).searchParams.get("filename");
+  let stored: BlobRow;
   try {
-    return await finishUpload(ctx, await storeUpload(ctx, user, { mime, filename, length }, request.body));
+    stored = await storeUpload(ctx, user, { mime, filename, length }, request.body);
   } catch (err) {
     await discardBody(request.body, DRAIN_BYTES); // unless it was already streamed to the store
+    throw err;
+  }
+  return finishOrDiscard(ctx, stored);
+}
+
+/** Makes a stored upload visible; if that fails, the object and its row go, not left pending. */
+async function finishOrDiscard(ctx: AppContext, stored: BlobRow, metadata?: Record<string, unknown>): Promise<BlobRow> {
+  try {
+    return await finishUpload(ctx, stored, metadata);
+  } catch (err) {
+    await discardQuietly(ctx, stored);
     throw err;
   }
 }
@@ -71,11 +98,11 @@ async function multipartUpload(request: Request, ctx: AppContext, user: AuthUser
     }
   } catch (err) {
     await form.drain(DRAIN_BYTES);
-    if (stored !== null) await discardBlob(ctx, stored);
+    if (stored !== null) await discardQuietly(ctx, stored);
     throw err;
   }
   if (stored === null) throw new AppError("bad_request", "No file provided");
-  return finishUpload(ctx, stored, metadata);
+  return finishOrDiscard(ctx, stored, metadata);
 }
 
 export async function uploadFromRequest(request: Request, ctx: AppContext, user: AuthUser): Promise<BlobRow> {
