@@ -204,9 +204,14 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
   it("refuses an unknown skill and negative amounts, changing nothing", async () => {
     const u = await newUser();
     await client.query("BEGIN");
-    await expect(awardPoints(tx, u.id, { eventType: "x", skillStars: 1, skillKey: `nope_${tag}`, key: randomUUID() })).rejects.toThrow(/Unknown skill/);
-    await expect(awardPoints(tx, u.id, { eventType: "x", coins: -5, key: randomUUID() })).rejects.toThrow(/non-negative/);
-    await client.query("ROLLBACK");
-    expect(await sql("SELECT 1 FROM points_ledger WHERE user_id = $1", [u.id])).toEqual([]);
+    try {
+      await expect(awardPoints(tx, u.id, { eventType: "x", skillStars: 1, skillKey: `nope_${tag}`, key: randomUUID() })).rejects.toThrow(/Unknown skill/);
+      await expect(awardPoints(tx, u.id, { eventType: "x", coins: -5, key: randomUUID() })).rejects.toThrow(/non-negative/);
+      // Checked inside the transaction, before it is rolled back: the refusals themselves wrote nothing.
+      expect(await tx.query("SELECT 1 FROM points_ledger WHERE user_id = $1", [u.id])).toEqual([]);
+      expect(await tx.query("SELECT 1 FROM user_wallet WHERE user_id = $1 AND coins <> 0", [u.id])).toEqual([]);
+    } finally {
+      await client.query("ROLLBACK");
+    }
   });
 });

@@ -18,6 +18,19 @@ describe("goals", () => {
     expect(await u.ok("GET", `/api/goals/${g.id}`)).toEqual(g);
   });
 
+  it("completing every milestone at once still finishes the goal and pays its bonus once", async () => {
+    for (let round = 0; round < 3; round++) {
+      const g = await u.ok("POST", "/api/goals", { title: `Race ${round}` });
+      const ms = [];
+      for (let i = 0; i < 4; i++) ms.push(await u.ok("POST", `/api/goals/${g.id}/milestones`, { title: `m${i}` }));
+      const before = (await wallet(u)).coins;
+      await Promise.all(ms.map((m) => u.ok("POST", `/api/goals/milestones/${m.id}/complete`)));
+      expect(await u.ok("GET", `/api/goals/${g.id}`)).toMatchObject({ progress: 100, status: "completed", completed_milestones: 4 });
+      expect((await wallet(u)).coins - before).toBe(20);
+    }
+    await expectLedgerInvariant(u);
+  });
+
   it("validates fields and the status filter (422 per field)", async () => {
     const r = await u.send("/api/goals", { title: "", target_date: "2027-02-30", priority: "high" });
     expect(r.status).toBe(422);

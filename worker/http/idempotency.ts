@@ -35,17 +35,18 @@ interface StoredKey {
   stale: boolean;
 }
 
-type Claim = { kind: "claimed" } | { kind: "stored"; row: StoredKey };
+/** `at` (updated_at as text, exact to the microsecond) identifies this request's claim. */
+type Claim = { kind: "claimed"; at: string } | { kind: "stored"; row: StoredKey };
 
 async function claim(sql: Sql, userId: string, key: string, hash: string): Promise<Claim> {
   if (Math.random() < 0.01) await sql.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`);
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await sql.query(
       `INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`,
+       ON CONFLICT (user_id, key) DO NOTHING RETURNING updated_at::text AS at`,
       [userId, key, hash],
     );
-    if (inserted.length > 0) return { kind: "claimed" };
+    if (inserted.length > 0) return { kind: "claimed", at: (inserted[0] as { at: string }).at };
     const rows = await sql.query<StoredKey>(
       `SELECT request_hash, state, response_status, response_body,
               (state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)) AS stale
@@ -58,22 +59,30 @@ async function claim(sql: Sql, userId: string, key: string, hash: string): Promi
   throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
 }
 
-async function takeOver(sql: Sql, userId: string, key: string): Promise<boolean> {
-  const rows = await sql.query(
-    `UPDATE idempotency_keys SET updated_at = now()
+/** Takes over a stale claim; returns the new claim's identity, or null if someone else has it. */
+async function takeOver(sql: Sql, userId: string, key: string): Promise<string | null> {
+  const rows = await sql.query<{ at: string }>(
+    `UPDATE idempotency_keys SET updated_at = clock_timestamp()
      WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)
-     RETURNING 1`,
+     RETURNING updated_at::text AS at`,
     [userId, key, STALE_SECONDS],
   );
-  return rows.length > 0;
+  return rows[0]?.at ?? null;
 }
 
-async function store(sql: Sql, userId: string, key: string, status: number, body: unknown): Promise<void> {
-  await sql.query(
+/**
+ * Records the outcome, but only while this request still holds the claim: a request slow enough
+ * for its claim to be taken over must not also commit its change (the other one runs it).
+ */
+async function store(sql: Sql, userId: string, key: string, at: string, status: number, body: unknown): Promise<void> {
+  const rows = await sql.query(
     `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4
-     WHERE user_id = $1 AND key = $2`,
-    [userId, key, status, JSON.stringify(body)],
+     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $5::timestamptz RETURNING 1`,
+    [userId, key, status, JSON.stringify(body), at],
   );
+  if (rows.length === 0) {
+    throw new AppError("conflict", "Another request with this Idempotency-Key took over", undefined, { "Retry-After": "1" });
+  }
 }
 
 function replay(row: StoredKey): Response {
@@ -109,7 +118,9 @@ export async function idempotent(
   }
   const hash = base64url.encode(await sha256(`${scope}\n${canonical(input)}`));
   const claimed = await claim(db, userId, key, hash);
-  if (claimed.kind === "stored") {
+  let at: string;
+  if (claimed.kind === "claimed") at = claimed.at;
+  else {
     const { row } = claimed;
     if (row.request_hash !== hash) {
       throw new AppError("validation_error", "This Idempotency-Key was already used with a different request", [
@@ -117,21 +128,23 @@ export async function idempotent(
       ]);
     }
     if (row.state === "completed") return replay(row);
-    if (!row.stale || !(await takeOver(db, userId, key))) {
+    const taken = row.stale ? await takeOver(db, userId, key) : null;
+    if (taken === null) {
       throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
     }
+    at = taken;
   }
   try {
     const body = await db.transaction(async (tx) => {
       const result = await run(tx);
-      await store(tx, userId, key, 200, result);
+      await store(tx, userId, key, at, 200, result);
       return result;
     });
     return json(body);
   } catch (err) {
     const outcome = err instanceof AppError && REPLAYABLE.has(err.status)
-      ? store(db, userId, key, err.status, { error: err.code, message: err.message, details: err.details })
-      : db.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'", [userId, key]);
+      ? store(db, userId, key, at, err.status, { error: err.code, message: err.message, details: err.details })
+      : db.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $3::timestamptz", [userId, key, at]);
     await outcome.catch(() => {}); // the original failure is what the client needs to see
     throw err;
   }

@@ -32,25 +32,32 @@ const LOCK_STATE = `
   ), locked AS (
     SELECT user_id, current_level, total_xp FROM user_progress WHERE user_id = $1 FOR UPDATE
   ), p AS (SELECT * FROM created UNION ALL SELECT * FROM locked)
+  SELECT json_build_object('level', p.current_level, 'xp', p.total_xp) AS state FROM p`;
+
+// Read by a statement of its own once the lock is held: under READ COMMITTED, the rest of a
+// statement that waited for a row lock still sees the data from before the wait, so streaks read
+// alongside the lock could miss the award that held it (and reset or shrink a streak).
+const STREAKS_AND_TIMEZONE = `
   SELECT json_build_object(
-    'level', p.current_level, 'xp', p.total_xp, 'timezone', ${timezoneOf("p.user_id")},
+    'timezone', ${timezoneOf("$1::uuid")},
     'streaks', COALESCE((SELECT json_agg(json_build_object('type', s.streak_type, 'current', s.current_streak,
-      'longest', s.longest_streak, 'last', s.last_activity_date)) FROM user_streaks s WHERE s.user_id = p.user_id), '[]')
-  ) AS state
-  FROM p`;
+      'longest', s.longest_streak, 'last', s.last_activity_date)) FROM user_streaks s WHERE s.user_id = $1), '[]')
+  ) AS state`;
 
 /**
  * Locks the user's progress row (created on first use) and reads what an award changes. Every
  * award takes this lock first, so a user's awards run one at a time and never lose an update.
  */
 export async function lockAwardState(sql: Sql, userId: string): Promise<AwardState> {
-  let rows = await sql.query<{ state: AwardStateRow }>(LOCK_STATE, [userId]);
-  for (let attempt = 0; rows.length === 0 && attempt < 3; attempt++) rows = await sql.query<{ state: AwardStateRow }>(LOCK_STATE, [userId]);
+  type Progress = { state: Pick<AwardStateRow, "level" | "xp"> };
+  let rows = await sql.query<Progress>(LOCK_STATE, [userId]);
+  for (let attempt = 0; rows.length === 0 && attempt < 3; attempt++) rows = await sql.query<Progress>(LOCK_STATE, [userId]);
   if (rows.length === 0) throw new Error("user_progress row could not be created or locked");
-  const s = rows[0]!.state;
+  const progress = rows[0]!.state;
+  const s = (await sql.query<{ state: Pick<AwardStateRow, "timezone" | "streaks"> }>(STREAKS_AND_TIMEZONE, [userId]))[0]!.state;
   const streaks: AwardState["streaks"] = {};
   for (const r of s.streaks) streaks[r.type] = { current: r.current, longest: r.longest, last: r.last };
-  return { level: s.level, xp: Number(s.xp), timezone: s.timezone, streaks };
+  return { level: progress.level, xp: Number(progress.xp), timezone: s.timezone, streaks };
 }
 
 export interface LedgerEntry {

@@ -50,9 +50,8 @@ export async function awardPoints(tx: Sql, userId: string, award: Award): Promis
   const coins = wholeNonNegative(award.coins ?? 0, "coins");
   const stars = wholeNonNegative(award.skillStars ?? 0, "skill stars");
   const state = await lockAwardState(tx, userId);
-  if (stars > 0 && (!award.skillKey || !(await findSkill(tx, award.skillKey)))) {
-    throw new AppError("internal_error", `Unknown skill ${award.skillKey ?? "(none)"}`);
-  }
+  const skill = stars > 0 && award.skillKey ? await findSkill(tx, award.skillKey) : null;
+  if (stars > 0 && !skill) throw new AppError("internal_error", `Unknown skill ${award.skillKey ?? "(none)"}`);
   const today = award.today ?? localDate(state.timezone);
   const level = addXp({ level: state.level, xp: state.xp }, xp);
 
@@ -76,9 +75,8 @@ export async function awardPoints(tx: Sql, userId: string, award: Award): Promis
   if (!outcome.credited) {
     return { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: state.level, level: state.level, balance: outcome.balance, unlocked: [] };
   }
-  if (stars > 0) {
-    const def = (await findSkill(tx, award.skillKey!))!;
-    await addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, def.stars_per_level, def.max_level));
+  if (skill) {
+    await addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, skill.stars_per_level, skill.max_level));
   }
 
   const result: AwardResult = {

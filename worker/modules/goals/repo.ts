@@ -46,25 +46,36 @@ export interface LockedGoal {
   completed: number;
 }
 
-const GOAL_COUNTS = `g.id, g.status,
-  (SELECT count(*)::int FROM goal_milestones m WHERE m.goal_id = g.id) AS total,
-  (SELECT count(*)::int FROM goal_milestones m WHERE m.goal_id = g.id AND m.is_completed) AS completed`;
+/**
+ * The milestone counts of a goal this transaction has locked. They are read by a statement of
+ * their own, after the lock: under READ COMMITTED, subqueries in the statement that waited for
+ * the lock would still see the milestones as they were before the wait (two milestones
+ * completed at once would both count 1 of 2, and the goal would never reach 100 %).
+ */
+async function withCounts(sql: Sql, locked: { id: string; status: string } | undefined): Promise<LockedGoal | null> {
+  if (!locked) return null;
+  const rows = await sql.query<{ total: number; completed: number }>(
+    `SELECT count(*)::int AS total, count(*) FILTER (WHERE is_completed)::int AS completed FROM goal_milestones WHERE goal_id = $1`,
+    [locked.id],
+  );
+  return { ...locked, ...rows[0]! };
+}
 
 /** Locks one of the user's goals (progress changes one at a time), with its milestone counts. */
 export async function lockGoal(sql: Sql, userId: string, id: string): Promise<LockedGoal | null> {
-  const rows = await sql.query<LockedGoal>(`SELECT ${GOAL_COUNTS} FROM goals g WHERE g.id = $2 AND g.user_id = $1 FOR UPDATE`, [userId, id]);
-  return rows[0] ?? null;
+  const rows = await sql.query<{ id: string; status: string }>("SELECT id, status FROM goals WHERE id = $2 AND user_id = $1 FOR UPDATE", [userId, id]);
+  return withCounts(sql, rows[0]);
 }
 
 /** Locks the goal that owns a milestone, when the goal is the user's. */
 export async function lockGoalOfMilestone(sql: Sql, userId: string, milestoneId: string): Promise<LockedGoal | null> {
-  const rows = await sql.query<LockedGoal>(
-    `SELECT ${GOAL_COUNTS} FROM goals g
+  const rows = await sql.query<{ id: string; status: string }>(
+    `SELECT g.id, g.status FROM goals g
      WHERE g.user_id = $1 AND g.id = (SELECT goal_id FROM goal_milestones WHERE id = $2)
      FOR UPDATE`,
     [userId, milestoneId],
   );
-  return rows[0] ?? null;
+  return withCounts(sql, rows[0]);
 }
 
 export async function insertMilestone(sql: Sql, goalId: string, input: CreateMilestone): Promise<Milestone> {
