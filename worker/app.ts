@@ -4,6 +4,7 @@ import { AppError } from "./http/errors";
 import { errorResponse } from "./http/response";
 import { requestIdFor } from "./http/request-id";
 import { applySecurityHeaders } from "./http/security-headers";
+import { sqlState } from "./db/errors";
 import { describeError } from "./observability/logger";
 import { createRouteTable, type AppRouter, type RouteTable } from "./router";
 import { currentUser, requireAdmin, requireUser } from "./auth/authenticate";
@@ -45,6 +46,15 @@ function toAppError(err: unknown, ctx: AppContext): AppError {
   if (err instanceof AppError) {
     if (err.status >= 500) ctx.log.warn("request failed", { request_id: ctx.requestId, code: err.code, ...describeError((err as { cause?: unknown }).cause ?? err) });
     return err;
+  }
+  // Last line of defence: a value PostgreSQL refused (data exception, constraint) came from the
+  // request, so it is the client's 4xx, not our 500. Modules should catch these first; log it.
+  const state = sqlState(err);
+  if (state !== null && /^(22|23)/.test(state)) {
+    ctx.log.warn("database refused a value", { request_id: ctx.requestId, sqlstate: state, ...describeError(err) });
+    return state === "23505"
+      ? new AppError("conflict", "That already exists")
+      : new AppError("validation_error", "A value in the request cannot be stored");
   }
   ctx.log.error("unhandled error", { request_id: ctx.requestId, ...describeError(err) });
   return new AppError("internal_error", "Internal server error");

@@ -41,6 +41,9 @@ const handler = createHandler((r) => {
   r.get("/boom", () => {
     throw new Error("relation \"users\" does not exist: SELECT password FROM users");
   });
+  r.get("/refused/:code", (req) => {
+    throw Object.assign(new Error("value too long for type character varying(10)"), { code: req.params.code });
+  });
   r.post("/echo", async (req, ctx) => json({ got: await readJson(req, ctx.config.maxBodyBytes) }));
   r.get("/items/:id", (req) => json({ id: req.params.id }));
 });
@@ -63,6 +66,17 @@ describe("request pipeline", () => {
     expect(res.headers.get("X-Request-Id")).toBe("req-12345678");
     // ...while the log keeps what an operator needs.
     expect(logged.join("\n")).toContain("SELECT password FROM users");
+  });
+
+  it("answers a value PostgreSQL refused with 4xx (409 for a duplicate), anything else with 500", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await call("/refused/22001")).status).toBe(422);
+    expect((await call("/refused/23514")).status).toBe(422);
+    const dup = await call("/refused/23505");
+    expect(dup.status).toBe(409);
+    expect((await dup.json()).error).toBe("conflict");
+    expect((await call("/refused/42P01")).status).toBe(500);
   });
 
   it("parses JSON and refuses malformed JSON (400), a wrong content type (415) and an empty body", async () => {
