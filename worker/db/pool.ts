@@ -1,4 +1,4 @@
-import { Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
+import { Client, Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import type { DatabaseConfig } from "../config";
 import { mapDbError } from "./errors";
 import type { Db, PoolStats, Sql } from "./sql";
@@ -41,7 +41,13 @@ async function timed<T>(observer: DbObserver | undefined, run: () => Promise<T>)
 // Statements with parameters run as named prepared statements, parsed and planned once per
 // connection: re-planning the same query on every request was a large share of PostgreSQL's CPU.
 const statementNames = new Map<string, string>();
-function statement(text: string, params?: readonly unknown[]) {
+interface Statement {
+  text: string;
+  name?: string;
+  values?: unknown[];
+}
+
+function statement(text: string, params?: readonly unknown[]): Statement {
   if (!params || params.length === 0) return { text };
   let name = statementNames.get(text);
   if (name === undefined) {
@@ -53,10 +59,107 @@ function statement(text: string, params?: readonly unknown[]) {
   return { name, text, values: params as unknown[] };
 }
 
-function clientSql(client: PoolClient, observer?: DbObserver): Sql {
+// --- Pipelining -------------------------------------------------------------------------------
+// node-postgres sends a query only after the previous one's ReadyForQuery, so each statement of a
+// transaction costs a full round trip, and on workerd each round trip costs more CPU (socket read,
+// promise chain, timers) than the statement's own protocol work. Statements a transaction issues
+// together (Promise.all, or a deferred BEGIN with the first statement) are therefore written to the
+// socket at once: each is still a complete query with its own Sync, so PostgreSQL runs them one
+// after another in order and answers each as if it had been sent alone, and pg's own Query objects
+// parse the answers. Only *when* the later ones are written changes.
+
+interface PgConnection {
+  parsedStatements: Record<string, string>;
+}
+interface PgQuery {
+  name?: string;
+  submit(connection: PgConnection): Error | null | undefined;
+}
+type PgQueryClass = new (config: {
+  text: string;
+  name?: string;
+  values?: unknown[];
+  callback: (err: Error | null, result: { rows: unknown[] }) => void;
+}) => PgQuery;
+/** pg's Query class (node-postgres exposes it as Client.Query; the neon driver's Client inherits it). */
+const PgQueryImpl = (Client as unknown as { Query: PgQueryClass }).Query;
+
+interface Queued {
+  config: Statement;
+  resolve(rows: unknown[]): void;
+  reject(err: unknown): void;
+}
+
+/** One connection's statements, gathered per microtask and written to PostgreSQL together. */
+class Pipeline {
+  private queue: Queued[] = [];
+
+  constructor(private readonly client: PoolClient) {}
+
+  run(config: Statement): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ config, resolve, reject });
+      if (this.queue.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    const connection = (this.client as unknown as { connection: PgConnection }).connection;
+    const named = new Set<string>();
+    const queries = batch.map(({ config, resolve, reject }) => {
+      let { name } = config;
+      // A statement not yet prepared on this connection is prepared by the first query that uses
+      // it; a second use in the same batch must not send a second Parse, so it runs unnamed.
+      if (name !== undefined && connection.parsedStatements[name] === undefined) {
+        if (named.has(name)) name = undefined;
+        else named.add(name);
+      }
+      return new PgQueryImpl({
+        ...config,
+        name,
+        callback: (err, result) => (err ? reject(err) : resolve(result.rows)),
+      });
+    });
+    if (queries.length > 1) {
+      // The first query, when its turn comes, writes every query of the batch; the others, when
+      // theirs comes, only wait for their answers. submit() fails only for malformed configs,
+      // which statement() never builds, and then before writing anything.
+      const submits = queries.map((q) => q.submit.bind(q));
+      queries[0]!.submit = (conn) => {
+        for (const submit of submits) {
+          const err = submit(conn);
+          if (err) return err;
+        }
+        return undefined;
+      };
+      for (const q of queries.slice(1)) q.submit = () => undefined;
+    }
+    for (const q of queries) void this.client.query(q as never);
+  }
+}
+
+/**
+ * A transaction's statements on one connection. BEGIN is not a round trip of its own: it is
+ * written together with the transaction's first statement(s).
+ */
+function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void> } {
+  const pipeline = new Pipeline(client);
+  let begun = false;
   return {
+    async commit() {
+      if (begun) await timed(observer, () => pipeline.run(statement("COMMIT")));
+    },
     query: <T>(text: string, params?: readonly unknown[]) =>
-      timed(observer, async () => (await client.query(statement(text, params))).rows as T[]),
+      timed(observer, async () => {
+        if (!begun) {
+          begun = true;
+          // Its outcome is the first statement's: if BEGIN fails, so does the connection.
+          pipeline.run(statement("BEGIN")).catch(() => {});
+        }
+        return (await pipeline.run(statement(text, params))) as T[];
+      }),
   };
 }
 
@@ -86,12 +189,11 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
       } catch (err) {
         throw mapDbError(err);
       }
-      const tx = clientSql(client, observer);
+      const tx = transactionSql(client, observer);
       let broken: unknown = undefined;
       try {
-        await tx.query("BEGIN");
         const result = await fn(tx);
-        await tx.query("COMMIT");
+        await tx.commit();
         return result;
       } catch (err) {
         try {
