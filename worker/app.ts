@@ -7,10 +7,10 @@ import { applySecurityHeaders } from "./http/security-headers";
 import { sqlState } from "./db/errors";
 import { describeError } from "./observability/logger";
 import { createRouteTable, type AppRouter, type RouteTable } from "./router";
-import { currentUser, requireAdmin, requireUser } from "./auth/authenticate";
+import { countedApiHit, currentUser, requireAdmin, requireUser } from "./auth/authenticate";
 import { clientIp, userAgent } from "./auth/client";
 import { enforceCsrf } from "./auth/csrf";
-import { enforceRateLimit } from "./auth/rate-limit";
+import { apiKey, enforceRateLimit, judgeHit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
 import { blobRoutes } from "./modules/blobs/routes";
 import { focusRoutes } from "./modules/focus/routes";
@@ -39,7 +39,12 @@ async function guardStateChange(request: Request, ctx: AppContext): Promise<void
   if (!UNSAFE.has(request.method)) return;
   await enforceCsrf(ctx, request);
   const user = await currentUser(ctx, request);
-  if (user) await enforceRateLimit(ctx, `api:${user.id}`, ctx.config.auth.apiRateLimitPerMinute, user.id);
+  if (!user) return;
+  const key = apiKey(user.id);
+  const limit = ctx.config.auth.apiRateLimitPerMinute;
+  const hit = countedApiHit(ctx);
+  if (hit) await judgeHit(ctx, key, limit, user.id, hit);
+  else await enforceRateLimit(ctx, key, limit, user.id);
 }
 
 function toAppError(err: unknown, ctx: AppContext): AppError {

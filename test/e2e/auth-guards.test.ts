@@ -156,5 +156,17 @@ describe("rate limits (counted in PostgreSQL)", () => {
       const rows = await sql(`SELECT count(*)::int AS n FROM audit_log a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND event_type = 'rate_limited'`, [who.email]);
       expect(rows[0].n).toBe(1);
     });
+
+    it("does not count refused cross-site requests, so another site cannot use up a user's limit", async () => {
+      const b = new Browser(limited.url);
+      await b.signIn("google", person());
+      for (let i = 0; i < 4; i++) {
+        const forged = await b.post("/auth/signout-others", undefined, { Origin: "https://evil.example" });
+        expect(forged.status).toBe(403);
+      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await b.post("/auth/signout-others")).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    });
   });
 });

@@ -1,19 +1,27 @@
 import type { AppContext } from "../context";
 import { AppError } from "../http/errors";
+import { passesCsrf } from "./csrf";
 import { devBypassApplies, devUser } from "./dev-bypass";
+import type { Hit } from "./rate-limit";
 import { readSessionToken } from "./session-cookie";
 import { findLiveSession, rotateSession, toAuthUser, touchIfStale } from "./sessions";
 import { isAdmin, type AuthUser } from "./user";
 
 const resolved = new WeakMap<AppContext, Promise<AuthUser | null>>();
+const apiHits = new WeakMap<AppContext, Hit>();
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | null> {
   if (devBypassApplies(ctx, request)) return devUser(ctx);
   const token = await readSessionToken(ctx.config, request);
   if (token === null) return null;
   const db = ctx.db();
-  const row = await findLiveSession(db, token);
-  if (row === null) return null;
+  // A state change that passes the CSRF check will be counted against the user's API rate limit:
+  // the lookup does that in the same statement. (One that fails it is refused uncounted.)
+  const found = await findLiveSession(db, token, UNSAFE.has(request.method) && passesCsrf(ctx, request));
+  if (found === null) return null;
+  const { row, hit } = found;
+  if (hit) apiHits.set(ctx, hit);
   const user = toAuthUser(row);
   if (row.needs_rotation) {
     // Privileges changed out of band (role granted or revoked): new session id now.
@@ -23,6 +31,14 @@ async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | nu
     await touchIfStale(db, ctx, row);
   }
   return user;
+}
+
+/**
+ * This request's count against the signed-in user's API rate limit when the session lookup
+ * already made it (see resolve), else null.
+ */
+export function countedApiHit(ctx: AppContext): Hit | null {
+  return apiHits.get(ctx) ?? null;
 }
 
 /** The signed-in user or null; resolved once per request. */

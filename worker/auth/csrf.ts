@@ -12,19 +12,26 @@ function originOf(value: string): string | null {
   }
 }
 
+/** Whether a request is safe (GET, HEAD, OPTIONS) or passes the CSRF rule of enforceCsrf. */
+export function passesCsrf(ctx: AppContext, request: Request): boolean {
+  if (SAFE.has(request.method)) return true;
+  const origin = request.headers.get("Origin");
+  const referer = request.headers.get("Referer");
+  const claimed = origin !== null ? origin : referer !== null ? originOf(referer) : null;
+  const fetchSite = request.headers.get("Sec-Fetch-Site");
+  return claimed !== null && ctx.config.corsAllowedOrigins.includes(claimed) && fetchSite !== "cross-site";
+}
+
 /**
  * State-changing requests must come from one of our own frontends: the Origin (or, when a browser
  * omits it, the Referer's origin) must equal an entry of CORS_ALLOWED_ORIGINS exactly — no prefix
  * matching — and Sec-Fetch-Site, when sent, must not be cross-site. Otherwise 403 csrf_violation.
  */
 export async function enforceCsrf(ctx: AppContext, request: Request): Promise<void> {
-  if (SAFE.has(request.method)) return;
+  if (passesCsrf(ctx, request)) return;
   const origin = request.headers.get("Origin");
   const referer = request.headers.get("Referer");
-  const claimed = origin !== null ? origin : referer !== null ? originOf(referer) : null;
   const fetchSite = request.headers.get("Sec-Fetch-Site");
-  const ok = claimed !== null && ctx.config.corsAllowedOrigins.includes(claimed) && fetchSite !== "cross-site";
-  if (ok) return;
   try {
     await audit(ctx.db(), ctx, "csrf_violation", {
       details: { method: request.method, path: new URL(request.url).pathname, origin, referer_origin: referer ? originOf(referer) : null, sec_fetch_site: fetchSite },

@@ -1,6 +1,7 @@
 import type { AppContext } from "../context";
 import type { Sql } from "../db/sql";
 import { audit } from "./audit";
+import { countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
 import { sessionCookieHeader } from "./session-cookie";
 import { randomToken, sha256 } from "./tokens";
 import type { AuthUser } from "./user";
@@ -58,23 +59,34 @@ export function toAuthUser(row: SessionRow, devBypass = false): AuthUser {
   };
 }
 
-/**
- * One indexed read: the live session with its user and entitlements, or nothing. It comes back as
- * one JSON column because the driver's per-column parsing (timestamps, arrays) costs workerd more
- * CPU than a single JSON.parse — this query runs on every authenticated request.
- */
-export async function findLiveSession(sql: Sql, token: string): Promise<SessionRow | null> {
-  const rows = await sql.query<{ s: SessionRow }>(
-    `SELECT json_build_object(
+const LIVE_SESSION = `SELECT json_build_object(
        'session_id', s.id, 'user_id', s.user_id, 'expires_at', s.expires_at, 'last_seen_at', s.last_seen_at,
        'needs_rotation', s.needs_rotation, 'email', u.email, 'name', u.name, 'image', u.image, 'role', ${ROLE_OF_USER},
        'age_verified', u.age_verified, 'tos_accepted', u.tos_accepted,
-       'entitlements', ${ENTITLEMENTS_OF_USER}) AS s
+       'entitlements', ${ENTITLEMENTS_OF_USER}) AS s, s.user_id
      FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now()`,
-    [await sha256(token)],
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now()`;
+
+// The same lookup that also counts the request against the user's API rate limit (key api:{id}).
+const LIVE_SESSION_COUNTED = `WITH live AS (${LIVE_SESSION}),
+  hit AS (${countHitSql("'api:' || live.user_id", "$2::int", "FROM live")})
+  SELECT live.s, (SELECT json_build_object('count', count, 'retry_after', retry_after) FROM hit) AS hit FROM live`;
+
+/**
+ * One indexed read: the live session with its user and entitlements, or nothing. It comes back as
+ * one JSON column because the driver's per-column parsing (timestamps, arrays) costs workerd more
+ * CPU than a single JSON.parse — this query runs on every authenticated request. With
+ * `countApiHit`, the same statement counts the request against the user's API rate limit (a
+ * state change), saving the round trip a separate count would cost.
+ */
+export async function findLiveSession(sql: Sql, token: string, countApiHit = false): Promise<{ row: SessionRow; hit: Hit | null } | null> {
+  const hash = await sha256(token);
+  const rows = await sql.query<{ s: SessionRow; hit?: Hit | null }>(
+    countApiHit ? LIVE_SESSION_COUNTED : LIVE_SESSION,
+    countApiHit ? [hash, WINDOW_SECONDS] : [hash],
   );
-  return rows[0]?.s ?? null;
+  const found = rows[0];
+  return found ? { row: found.s, hit: found.hit ?? null } : null;
 }
 
 /** Keeps last_seen and the idle deadline fresh, at most once per TOUCH_INTERVAL per session. */
