@@ -45,6 +45,18 @@ describe("summary and level curve", () => {
     expect(await earned(u.id)).toEqual(["first_quest", "level_5"]);
     await expectLedgerInvariant(u);
   });
+
+  it("an achievement's reward can unlock another: First Focus's 10 XP reaches level 5, which unlocks 'Rising Star'", async () => {
+    const u = await newUser();
+    await completeQuest(u, { xp: 1000 }); // level 4 with 109 (Quest Starter included)
+    await completeQuest(u, { xp: 671 }); // 780 of the 800 level 4 needs
+    const s = await u.ok("POST", "/api/focus", { duration_seconds: 600 });
+    // The session's 10 XP → 790; First Focus pays 10 → 800 = level 5; Rising Star pays 50 coins.
+    expect(await u.ok("POST", `/api/focus/${s.id}/complete`)).toMatchObject({ xp_awarded: 10, leveled_up: true, new_level: 5 });
+    expect(await earned(u.id)).toEqual(["first_focus", "first_quest", "level_5"]);
+    expect(await u.ok("GET", "/api/gamification/summary")).toMatchObject({ current_level: 5, total_xp: 0, coins: 2 + 5 + 5 + 50 });
+    await expectLedgerInvariant(u);
+  });
 });
 
 describe("concurrent awards", () => {
@@ -187,8 +199,8 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
     try {
       await client.query("BEGIN");
       await other.query("BEGIN");
-      expect(await lockAwardState(tx, u.id)).toMatchObject({ level: 1, xp: 0 }); // inserts, holds the new row
-      const second = lockAwardState(otherTx, u.id); // waits on that insert
+      expect(await lockAwardState(tx, u.id, "first-award")).toMatchObject({ level: 1, xp: 0 }); // inserts, holds the new row
+      const second = lockAwardState(otherTx, u.id, "second-award"); // waits on that insert
       await new Promise((r) => setTimeout(r, 100));
       await client.query("UPDATE user_progress SET total_xp = 42 WHERE user_id = $1", [u.id]);
       await client.query("COMMIT");

@@ -3,6 +3,7 @@
 import { sqlState } from "../../db/errors";
 import type { Sql } from "../../db/sql";
 import { AppError } from "../../http/errors";
+import { lockAwardState } from "../gamification/repo";
 import { awardPoints } from "../gamification/service";
 import {
   abandonLiveSessions, finishSession, insertSession, lockSession, pauseSession, resumeSession, takePauseState,
@@ -38,8 +39,8 @@ export async function resumePaused(tx: Sql, userId: string) {
   return focusSessionOf(session);
 }
 
-async function lockLive(tx: Sql, userId: string, id: string, verb: string): Promise<FocusRow> {
-  const session = await lockSession(tx, userId, id);
+/** The session, if it exists and is live (404 / 400 otherwise). */
+function live(session: FocusRow | null, verb: string): FocusRow {
   if (!session) throw new AppError("not_found", "Session not found");
   if (!isLive(session.status)) throw new AppError("bad_request", `Session cannot be ${verb} (status: ${session.status})`);
   return session;
@@ -47,19 +48,25 @@ async function lockLive(tx: Sql, userId: string, id: string, verb: string): Prom
 
 /** Completes a live session and credits its reward (key focus_complete_{id}). */
 export async function completeSession(tx: Sql, userId: string, id: string) {
-  const session = await lockLive(tx, userId, id, "completed");
+  const key = `focus_complete_${id}`;
+  // Two round trips in all: the session's lock with the award's (in that order), then the
+  // session's update with the award's writes.
+  const [locked, state] = await Promise.all([lockSession(tx, userId, id), lockAwardState(tx, userId, key)]);
+  const session = live(locked, "completed");
   const mode = session.mode as FocusMode;
   const reward = focusReward(mode, session.duration_seconds);
-  const done = await finishSession(tx, userId, id, { status: "completed", ...reward });
-  const award = await awardPoints(tx, userId, {
-    eventType: "focus_complete",
-    eventId: id,
-    xp: reward.xp,
-    coins: reward.coins,
-    reason: `Completed a ${mode.replace("_", " ")} session`,
-    key: `focus_complete_${id}`,
-    streaks: mode === "focus" ? ["focus"] : [],
-  });
+  const [done, award] = await Promise.all([
+    finishSession(tx, userId, id, { status: "completed", ...reward }),
+    awardPoints(tx, userId, {
+      eventType: "focus_complete",
+      eventId: id,
+      xp: reward.xp,
+      coins: reward.coins,
+      reason: `Completed a ${mode.replace("_", " ")} session`,
+      key,
+      streaks: mode === "focus" ? ["focus"] : [],
+    }, state),
+  ]);
   return {
     session: focusSessionOf(done),
     xp_awarded: reward.xp,
@@ -70,6 +77,6 @@ export async function completeSession(tx: Sql, userId: string, id: string) {
 }
 
 export async function abandonSession(tx: Sql, userId: string, id: string) {
-  await lockLive(tx, userId, id, "abandoned");
+  live(await lockSession(tx, userId, id), "abandoned");
   return focusSessionOf(await finishSession(tx, userId, id, { status: "abandoned" }));
 }

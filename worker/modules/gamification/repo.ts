@@ -12,52 +12,29 @@ export interface AwardState {
   level: number;
   xp: number;
   timezone: string | null;
+  /** Whether the award's idempotency key has already paid. */
+  paid: boolean;
   streaks: Partial<Record<StreakType, Streak>>;
+  /** Achievements the user has not earned yet, in definition order. */
+  pending: PendingAchievement[];
 }
 
-interface AwardStateRow {
-  level: number;
-  xp: number;
-  timezone: string | null;
+interface AwardStateRow extends Omit<AwardState, "streaks"> {
   streaks: Array<{ type: StreakType; current: number; longest: number; last: string | null }>;
 }
 
-// One round trip whether or not the row exists yet: the insert creates it (and so holds it), or
-// the select locks the existing one. Under concurrent first awards the select may not see a row
-// another transaction just committed; the caller then simply runs the statement again.
-const LOCK_STATE = `
-  WITH created AS (
-    INSERT INTO user_progress (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING
-    RETURNING user_id, current_level, total_xp
-  ), locked AS (
-    SELECT user_id, current_level, total_xp FROM user_progress WHERE user_id = $1 FOR UPDATE
-  ), p AS (SELECT * FROM created UNION ALL SELECT * FROM locked)
-  SELECT json_build_object('level', p.current_level, 'xp', p.total_xp) AS state FROM p`;
-
-// Read by a statement of its own once the lock is held: under READ COMMITTED, the rest of a
-// statement that waited for a row lock still sees the data from before the wait, so streaks read
-// alongside the lock could miss the award that held it (and reset or shrink a streak).
-const STREAKS_AND_TIMEZONE = `
-  SELECT json_build_object(
-    'timezone', ${timezoneOf("$1::uuid")},
-    'streaks', COALESCE((SELECT json_agg(json_build_object('type', s.streak_type, 'current', s.current_streak,
-      'longest', s.longest_streak, 'last', s.last_activity_date)) FROM user_streaks s WHERE s.user_id = $1), '[]')
-  ) AS state`;
-
 /**
- * Locks the user's progress row (created on first use) and reads what an award changes. Every
- * award takes this lock first, so a user's awards run one at a time and never lose an update.
+ * Locks the user's progress row (created on first use) and reads what an award needs, in one
+ * statement (award_state, migration 0016: a read after the lock, so it sees every award that held
+ * it). Every award takes this lock first, so a user's awards run one at a time and never lose an
+ * update. `key` is the award's idempotency key.
  */
-export async function lockAwardState(sql: Sql, userId: string): Promise<AwardState> {
-  type Progress = { state: Pick<AwardStateRow, "level" | "xp"> };
-  let rows = await sql.query<Progress>(LOCK_STATE, [userId]);
-  for (let attempt = 0; rows.length === 0 && attempt < 3; attempt++) rows = await sql.query<Progress>(LOCK_STATE, [userId]);
-  if (rows.length === 0) throw new Error("user_progress row could not be created or locked");
-  const progress = rows[0]!.state;
-  const s = (await sql.query<{ state: Pick<AwardStateRow, "timezone" | "streaks"> }>(STREAKS_AND_TIMEZONE, [userId]))[0]!.state;
+export async function lockAwardState(sql: Sql, userId: string, key: string): Promise<AwardState> {
+  const rows = await sql.query<{ state: AwardStateRow }>("SELECT award_state($1, $2) AS state", [userId, key]);
+  const s = rows[0]!.state;
   const streaks: AwardState["streaks"] = {};
   for (const r of s.streaks) streaks[r.type] = { current: r.current, longest: r.longest, last: r.last };
-  return { level: progress.level, xp: Number(progress.xp), timezone: s.timezone, streaks };
+  return { ...s, xp: Number(s.xp), streaks };
 }
 
 export interface LedgerEntry {
@@ -76,29 +53,23 @@ export interface PendingAchievement extends AchievementTrigger {
   name: string;
   reward_coins: number;
   reward_xp: number;
-  /** Ledger rows of its event type before this award's row. */
+  /** Whether its reward's idempotency key has already paid. */
+  reward_paid: boolean;
+  /** Ledger rows of its event type before this award (counted up to what the trigger needs). */
   events: number;
 }
 
-export interface CreditOutcome {
-  /** False when the idempotency key had already paid: nothing changed. */
-  credited: boolean;
-  balance: number;
-  pending: PendingAchievement[];
-}
-
 /**
- * One statement: the ledger row (skipped when its key exists), and — only if it was written —
- * the new level state, the coin credit and the changed streaks; plus the achievements the user
- * has not earned yet, with their event counts, for the caller to evaluate.
+ * One statement: the ledger row and — only if it was written (its key is new) — the new level
+ * state, the coin credit and the changed streaks. Returns whether the ledger row was written.
  */
 export async function credit(
   sql: Sql,
   entry: LedgerEntry,
   level: { level: number; xp: number; toNext: number },
   streaks: Array<{ type: StreakType } & Streak>,
-): Promise<CreditOutcome> {
-  const rows = await sql.query<{ r: { ledger_id: string | null; balance: number; pending: PendingAchievement[] } }>(
+): Promise<boolean> {
+  const rows = await sql.query<{ credited: boolean }>(
     `WITH ledger AS (
        INSERT INTO points_ledger (user_id, event_type, event_id, xp, coins, skill_stars, skill_key, reason, idempotency_key)
        VALUES ($1, $2, $3, $4::int, $5::int, $6::int, $7, $8, $9)
@@ -113,7 +84,7 @@ export async function credit(
        INSERT INTO user_wallet AS w (user_id, coins, total_earned)
        SELECT $1, $5::int, $5::int WHERE $5::int > 0 AND EXISTS (SELECT 1 FROM ledger)
        ON CONFLICT (user_id) DO UPDATE SET coins = w.coins + EXCLUDED.coins, total_earned = w.total_earned + EXCLUDED.total_earned
-       RETURNING coins
+       RETURNING 1
      ), streaks AS (
        INSERT INTO user_streaks AS us (user_id, streak_type, current_streak, longest_streak, last_activity_date)
        SELECT $1, s.type, s.current, s.longest, s.last::date
@@ -123,25 +94,13 @@ export async function credit(
          longest_streak = EXCLUDED.longest_streak, last_activity_date = EXCLUDED.last_activity_date
        RETURNING 1
      )
-     SELECT json_build_object(
-       'ledger_id', (SELECT id FROM ledger),
-       'balance', COALESCE((SELECT coins FROM wallet), (SELECT coins FROM user_wallet WHERE user_id = $1), 0),
-       'pending', CASE WHEN EXISTS (SELECT 1 FROM ledger) THEN COALESCE((
-         SELECT json_agg(json_build_object('key', d.key, 'name', d.name, 'trigger_type', d.trigger_type,
-           'trigger_config', d.trigger_config, 'reward_coins', d.reward_coins, 'reward_xp', d.reward_xp,
-           'events', CASE WHEN d.trigger_config ? 'event_type' THEN (SELECT count(*) FROM points_ledger l
-             WHERE l.user_id = $1 AND l.event_type = d.trigger_config->>'event_type') ELSE 0 END))
-         FROM achievement_definitions d
-         WHERE NOT EXISTS (SELECT 1 FROM user_achievements a WHERE a.user_id = $1 AND a.achievement_key = d.key)
-       ), '[]') ELSE '[]' END
-     ) AS r`,
+     SELECT EXISTS (SELECT 1 FROM ledger) AS credited`,
     [
       entry.userId, entry.eventType, entry.eventId, entry.xp, entry.coins, entry.skillStars, entry.skillKey, entry.reason, entry.key,
       level.xp, level.level, level.toNext, JSON.stringify(streaks),
     ],
   );
-  const r = rows[0]!.r;
-  return { credited: r.ledger_id !== null, balance: Number(r.balance), pending: r.pending };
+  return rows[0]!.credited;
 }
 
 /** Records an unlock; true only the first time. */

@@ -5,7 +5,7 @@ import type { Sql } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { achievementProgress, isEarned } from "./achievements";
 import { addXp, skillLevel } from "./level";
-import { addSkillStars, credit, debit, ensureWallet, findSkill, insertUserAchievement, lockAwardState, type PendingAchievement } from "./repo";
+import { addSkillStars, credit, debit, ensureWallet, findSkill, insertUserAchievement, lockAwardState, type AwardState, type PendingAchievement } from "./repo";
 import { advanceStreak, liveStreak, type Streak, type StreakType } from "./streak";
 import { localDate } from "./today";
 
@@ -34,7 +34,6 @@ export interface AwardResult {
   /** The level after the award when it carried XP (as the spec's award_points reports), else null. */
   newLevel: number | null;
   level: number;
-  balance: number;
   /** Keys of achievements this award unlocked (including ones their rewards unlocked). */
   unlocked: string[];
 }
@@ -44,78 +43,106 @@ function wholeNonNegative(n: number, what: string): number {
   return n;
 }
 
-/** Credits XP, coins and skill stars for one event, then unlocks what that earns. */
-export async function awardPoints(tx: Sql, userId: string, award: Award): Promise<AwardResult> {
+/** The user's state as the award's writes change it, held in memory while they are issued. */
+interface Running {
+  level: number;
+  xp: number;
+  streaks: Partial<Record<StreakType, Streak>>;
+  pending: PendingAchievement[];
+  /** Achievements unlocked by this award so far. */
+  earned: Set<string>;
+  /** Ledger rows this award has added so far, by event type. */
+  added: Map<string, number>;
+  today: string;
+}
+
+/**
+ * Credits XP, coins and skill stars for one event, then unlocks what that earns.
+ *
+ * `state` is what lockAwardState read for this award's key (pass it when the caller fetched it
+ * together with its own first statement). Everything the award writes is decided from that state
+ * — read under the user's award lock, so nothing else changes it meanwhile — and the statements
+ * are issued together: one round trip, however many achievements the award unlocks.
+ */
+export async function awardPoints(tx: Sql, userId: string, award: Award, state?: AwardState): Promise<AwardResult> {
   const xp = wholeNonNegative(award.xp ?? 0, "xp");
   const coins = wholeNonNegative(award.coins ?? 0, "coins");
   const stars = wholeNonNegative(award.skillStars ?? 0, "skill stars");
-  const state = await lockAwardState(tx, userId);
+  const s = state ?? (await lockAwardState(tx, userId, award.key));
+  if (s.paid) {
+    return { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: s.level, level: s.level, unlocked: [] };
+  }
   const skill = stars > 0 && award.skillKey ? await findSkill(tx, award.skillKey) : null;
   if (stars > 0 && !skill) throw new AppError("internal_error", `Unknown skill ${award.skillKey ?? "(none)"}`);
-  const today = award.today ?? localDate(state.timezone);
-  const level = addXp({ level: state.level, xp: state.xp }, xp);
 
-  const changed: Array<{ type: StreakType } & Streak> = [];
-  const streaks = { ...state.streaks };
-  for (const type of new Set<StreakType>(["daily_activity", ...(award.streaks ?? [])])) {
-    const step = advanceStreak(streaks[type] ?? null, today);
-    if (step.isNewDay) changed.push({ type, ...step.streak });
-    streaks[type] = step.streak;
-  }
-
-  const outcome = await credit(
-    tx,
-    {
-      userId, eventType: award.eventType, eventId: award.eventId ?? null, xp, coins, skillStars: stars,
-      skillKey: stars > 0 ? award.skillKey! : null, reason: award.reason ?? null, key: award.key,
-    },
-    level,
-    changed,
-  );
-  if (!outcome.credited) {
-    return { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: state.level, level: state.level, balance: outcome.balance, unlocked: [] };
-  }
-  if (skill) {
-    await addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, skill.stars_per_level, skill.max_level));
-  }
-
-  const result: AwardResult = {
-    alreadyAwarded: false, xp, coins, leveledUp: level.leveledUp, newLevel: xp > 0 ? level.level : null,
-    level: level.level, balance: outcome.balance, unlocked: [],
+  const running: Running = {
+    level: s.level, xp: s.xp, streaks: { ...s.streaks }, pending: s.pending, earned: new Set(), added: new Map(),
+    today: award.today ?? localDate(s.timezone),
   };
-  const currentStreak = Math.max(0, ...Object.values(streaks).map((s) => liveStreak(s, today)));
-  await unlockEarned(tx, userId, outcome.pending, { eventType: award.eventType, level: level.level, currentStreak, today }, result);
+  const writes: Array<Promise<unknown>> = [];
+  const result = pay(tx, userId, { ...award, xp, coins, skillStars: stars }, running, writes);
+  if (skill) {
+    writes.push(addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, skill.stars_per_level, skill.max_level)));
+  }
+  await Promise.all(writes);
   return result;
 }
 
-/** Unlocks every pending achievement the new facts satisfy and pays its reward (which may unlock more). */
-async function unlockEarned(
-  tx: Sql,
-  userId: string,
-  pending: PendingAchievement[],
-  facts: { eventType: string; level: number; currentStreak: number; today: string },
-  result: AwardResult,
-): Promise<void> {
-  for (const def of pending) {
-    const view = {
-      // def.events counts the user's rows of def's event type from before this award's own row.
-      events: (type: string) => def.events + (type === facts.eventType ? 1 : 0),
-      level: facts.level,
-      currentStreak: facts.currentStreak,
-    };
-    if (!isEarned(achievementProgress(def, view))) continue;
-    if (!(await insertUserAchievement(tx, userId, def.key))) continue;
+/**
+ * Issues one award's credit (ledger row, level, coins, streaks) and the unlocks it earns, each
+ * unlock's reward being an award of its own; updates `running` as it goes. Synchronous: the
+ * statements go out together, and `writes` settles when they have all run.
+ */
+function pay(tx: Sql, userId: string, award: Award & { xp: number; coins: number; skillStars: number }, running: Running, writes: Array<Promise<unknown>>): AwardResult {
+  const level = addXp({ level: running.level, xp: running.xp }, award.xp);
+  const changed: Array<{ type: StreakType } & Streak> = [];
+  for (const type of new Set<StreakType>(["daily_activity", ...(award.streaks ?? [])])) {
+    const step = advanceStreak(running.streaks[type] ?? null, running.today);
+    if (step.isNewDay) changed.push({ type, ...step.streak });
+    running.streaks[type] = step.streak;
+  }
+  const entry = {
+    userId, eventType: award.eventType, eventId: award.eventId ?? null, xp: award.xp, coins: award.coins, skillStars: award.skillStars,
+    skillKey: award.skillStars > 0 ? award.skillKey! : null, reason: award.reason ?? null, key: award.key,
+  };
+  writes.push(
+    credit(tx, entry, level, changed).then((credited) => {
+      // The key was checked under the award lock; a key that paid meanwhile means that check was
+      // wrong, and nothing of this award may commit.
+      if (!credited) throw new Error(`award ${award.key} was paid by another transaction`);
+    }),
+  );
+  running.level = level.level;
+  running.xp = level.xp;
+  running.added.set(award.eventType, (running.added.get(award.eventType) ?? 0) + 1);
+
+  const result: AwardResult = {
+    alreadyAwarded: false, xp: award.xp, coins: award.coins, leveledUp: level.leveledUp, newLevel: award.xp > 0 ? level.level : null,
+    level: level.level, unlocked: [],
+  };
+  // What this award's unlocks are judged on: the facts right after its own ledger row.
+  const added = new Map(running.added);
+  const currentStreak = Math.max(0, ...Object.values(running.streaks).map((st) => liveStreak(st, running.today)));
+  const view = (def: PendingAchievement) => ({
+    events: (type: string) => def.events + (added.get(type) ?? 0),
+    level: level.level,
+    currentStreak,
+  });
+  for (const def of running.pending.filter((d) => !running.earned.has(d.key))) {
+    // An earlier unlock's reward may have unlocked it already.
+    if (running.earned.has(def.key) || !isEarned(achievementProgress(def, view(def)))) continue;
+    running.earned.add(def.key);
+    writes.push(insertUserAchievement(tx, userId, def.key));
     result.unlocked.push(def.key);
-    if (def.reward_xp === 0 && def.reward_coins === 0) continue;
-    const paid = await awardPoints(tx, userId, {
+    if ((def.reward_xp === 0 && def.reward_coins === 0) || def.reward_paid) continue;
+    const paid = pay(tx, userId, {
       eventType: "achievement_unlocked",
       xp: def.reward_xp,
       coins: def.reward_coins,
+      skillStars: 0,
       reason: `Achievement: ${def.name}`,
       key: `achievement_${def.key}_${userId}`,
-      today: facts.today,
-    });
-    result.balance = paid.balance;
+    }, running, writes);
     result.leveledUp ||= paid.leveledUp;
     if (paid.level > result.level) {
       result.level = paid.level;
@@ -123,6 +150,7 @@ async function unlockEarned(
     }
     result.unlocked.push(...paid.unlocked);
   }
+  return result;
 }
 
 /**

@@ -38,15 +38,18 @@ export async function purchase(tx: Sql, ctx: AppContext, user: AuthUser, input: 
     key: `purchase_${id}`,
     reason: `Purchased ${item.name} x${quantity}`.slice(0, 300),
   });
-  const bought = await insertPurchase(tx, { id, userId: user.id, item, cost: total, quantity, usesRemaining: usesBought(item, quantity) });
-  await audit(tx, ctx, "purchase", {
-    userId: user.id,
-    sessionId: user.sessionId,
-    resourceType: "market_item",
-    resourceId: item.id,
-    action: `Purchased ${item.name} x${quantity} for ${total} coins`,
-    details: { purchase_id: id, item_key: item.key, quantity, cost_coins: total },
-  });
+  // The purchase row and its audit row go out together (one round trip).
+  const [bought] = await Promise.all([
+    insertPurchase(tx, { id, userId: user.id, item, cost: total, quantity, usesRemaining: usesBought(item, quantity) }),
+    audit(tx, ctx, "purchase", {
+      userId: user.id,
+      sessionId: user.sessionId,
+      resourceType: "market_item",
+      resourceId: item.id,
+      action: `Purchased ${item.name} x${quantity} for ${total} coins`,
+      details: { purchase_id: id, item_key: item.key, quantity, cost_coins: total },
+    }),
+  ]);
   return { data: { purchase: bought, new_balance: balance, item: itemOf(item) } };
 }
 

@@ -1,0 +1,47 @@
+-- 0016_award_state (up)
+-- award_state(user, key): the gamification engine's read before an award, in one round trip.
+-- Creates: function award_state(uuid, text).
+--
+-- Every award for a user first locks that user's user_progress row (created on first use), so a
+-- user's awards run one at a time. What the award then reads must be read after the lock is held:
+-- under READ COMMITTED a statement that waited for a row lock still sees the data from before
+-- the wait. A VOLATILE function takes a fresh snapshot for each statement it runs, so the read
+-- below sees everything the award that held the lock committed. This function holds no game rule
+-- (those are in worker/modules/gamification); it only locks and reads.
+-- Runs inside the runner's transaction: no BEGIN/COMMIT.
+
+CREATE FUNCTION award_state(p_user UUID, p_key TEXT) RETURNS JSON
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    INSERT INTO user_progress (user_id) VALUES (p_user) ON CONFLICT (user_id) DO NOTHING;
+    PERFORM 1 FROM user_progress WHERE user_id = p_user FOR UPDATE;
+    RETURN json_build_object(
+        'level', (SELECT current_level FROM user_progress WHERE user_id = p_user),
+        'xp', (SELECT total_xp FROM user_progress WHERE user_id = p_user),
+        'timezone', (SELECT timezone FROM user_settings WHERE user_id = p_user),
+        'paid', EXISTS (SELECT 1 FROM points_ledger WHERE idempotency_key = p_key),
+        'streaks', COALESCE((SELECT json_agg(json_build_object('type', s.streak_type, 'current', s.current_streak,
+            'longest', s.longest_streak, 'last', s.last_activity_date)) FROM user_streaks s WHERE s.user_id = p_user), '[]'),
+        -- Achievements not earned yet, with the user's ledger rows of their event type. Counting
+        -- stops at what the trigger needs (1 for "first", the target for "count"), so an award
+        -- costs the same however long the user's history is.
+        'pending', COALESCE((
+            SELECT json_agg(json_build_object('key', d.key, 'name', d.name, 'trigger_type', d.trigger_type,
+                'trigger_config', d.trigger_config, 'reward_coins', d.reward_coins, 'reward_xp', d.reward_xp,
+                'reward_paid', EXISTS (SELECT 1 FROM points_ledger l WHERE l.idempotency_key = 'achievement_' || d.key || '_' || p_user),
+                'events', CASE WHEN d.trigger_config ? 'event_type' THEN (
+                    SELECT count(*) FROM (
+                        SELECT 1 FROM points_ledger l
+                        WHERE l.user_id = p_user AND l.event_type = d.trigger_config->>'event_type'
+                        LIMIT CASE
+                            WHEN d.trigger_type = 'count' AND jsonb_typeof(d.trigger_config->'count') = 'number'
+                            THEN LEAST(GREATEST(ceil((d.trigger_config->>'count')::numeric), 1), 1000000)::bigint
+                            ELSE 1 END
+                    ) upto) ELSE 0 END)
+                ORDER BY d.sort_order, d.key)
+            FROM achievement_definitions d
+            WHERE NOT EXISTS (SELECT 1 FROM user_achievements a WHERE a.user_id = p_user AND a.achievement_key = d.key)
+        ), '[]')
+    );
+END;
+$$;
