@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,6 +73,64 @@ describe("database connections", () => {
       expect(status).toBe(200);
       expect((await fetch(api.url + "/health/ready")).status).toBe(200);
       // The process never crashed: the same workerd is still answering.
+      expect(api.logs()).not.toMatch(/Uncaught|uncaught exception/i);
+    });
+  });
+
+  describe("when PostgreSQL stops answering but keeps the connection open", () => {
+    let pg: EmbeddedPostgres;
+    let api: ApiProcess;
+    let dir: string;
+
+    /** The postmaster and its backends (a frozen host or a network that drops packets looks the same). */
+    const serverPids = () => {
+      const root = pg.child!.pid!;
+      const children = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(root);
+        } catch {
+          return false;
+        }
+      });
+      return [root, ...children.map(Number)];
+    };
+    const signal = (sig: NodeJS.Signals) => { for (const pid of serverPids()) process.kill(pid, sig); };
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "ignition-frozen-"));
+      chmodSync(dir, 0o755);
+      pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
+      await pg.start();
+      await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
+      api = await startApi(
+        { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_STATEMENT_TIMEOUT_MS: "500", DATABASE_ACQUIRE_TIMEOUT_MS: "2000", LOG_LEVEL: "error" },
+        "/health/ready",
+      );
+    });
+    afterAll(async () => {
+      signal("SIGCONT");
+      await api?.stop();
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("gives a silent connection up after statement timeout + 1 s (503), then works again", async () => {
+      expect((await fetch(api.url + "/health/db")).status).toBe(200); // a pooled connection is open
+      signal("SIGSTOP");
+      let down: Response;
+      const started = Date.now();
+      try {
+        down = await fetch(api.url + "/health/db");
+      } finally {
+        signal("SIGCONT");
+      }
+      const waited = Date.now() - started;
+      expect(down.status).toBe(503);
+      expect((await down.json()).error).toBe("database_unavailable");
+      // The answer deadline (500 + 1000 ms) ended it: not at once, and not never.
+      expect(waited).toBeGreaterThanOrEqual(1400);
+      expect(waited).toBeLessThan(5000);
+      expect((await fetch(api.url + "/health/db")).status).toBe(200);
       expect(api.logs()).not.toMatch(/Uncaught|uncaught exception/i);
     });
   });
