@@ -35,11 +35,18 @@ async function makeUsers(client, count, label, secret) {
   return { ids, cookies: await signCookies(tokens, secret) };
 }
 
+/**
+ * Runs fn, then refreshes the planner statistics: tens of thousands of rows loaded at once would
+ * otherwise be planned as the near-empty tables autovacuum last saw (a running database keeps its
+ * statistics current; a benchmark starting seconds after a bulk load would measure bad plans).
+ */
 async function withClient(url, fn) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return await fn(client);
+    const result = await fn(client);
+    await client.query("ANALYZE");
+    return result;
   } finally {
     await client.end();
   }
