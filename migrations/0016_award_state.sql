@@ -12,12 +12,19 @@
 
 CREATE FUNCTION award_state(p_user UUID, p_key TEXT) RETURNS JSON
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_level INTEGER;
+    v_xp BIGINT;
 BEGIN
-    INSERT INTO user_progress (user_id) VALUES (p_user) ON CONFLICT (user_id) DO NOTHING;
-    PERFORM 1 FROM user_progress WHERE user_id = p_user FOR UPDATE;
+    SELECT current_level, total_xp INTO v_level, v_xp FROM user_progress WHERE user_id = p_user FOR UPDATE;
+    IF NOT FOUND THEN
+        -- First award: create the row (or wait for a concurrent first award's), then lock it.
+        INSERT INTO user_progress (user_id) VALUES (p_user) ON CONFLICT (user_id) DO NOTHING;
+        SELECT current_level, total_xp INTO v_level, v_xp FROM user_progress WHERE user_id = p_user FOR UPDATE;
+    END IF;
     RETURN json_build_object(
-        'level', (SELECT current_level FROM user_progress WHERE user_id = p_user),
-        'xp', (SELECT total_xp FROM user_progress WHERE user_id = p_user),
+        'level', v_level,
+        'xp', v_xp,
         'timezone', (SELECT timezone FROM user_settings WHERE user_id = p_user),
         'paid', EXISTS (SELECT 1 FROM points_ledger WHERE idempotency_key = p_key),
         'streaks', COALESCE((SELECT json_agg(json_build_object('type', s.streak_type, 'current', s.current_streak,

@@ -1,6 +1,7 @@
 // SQL of focus sessions and the pause state. Every query is scoped to the caller's user id.
 import { utc } from "../../db/json";
 import type { Sql } from "../../db/sql";
+import { AWARD_STATE, awardStateOf, type AwardState, type AwardStateRow } from "../gamification/repo";
 import type { FocusRow, PauseState, StartFocus } from "./schema";
 
 const SESSION = (s: string) => `json_build_object('id', ${s}.id, 'mode', ${s}.mode, 'duration_seconds', ${s}.duration_seconds,
@@ -95,6 +96,20 @@ export async function lockSession(sql: Sql, userId: string, id: string | null): 
     id === null ? [userId] : [userId, id],
   );
   return rows[0]?.s ?? null;
+}
+
+/**
+ * Locks one of the user's sessions, then takes the award lock and reads the award state for
+ * `key` (the engine's award_state), in one statement and in that order: the session's row is
+ * locked in the inner query before the outer one calls award_state.
+ */
+export async function lockSessionForAward(sql: Sql, userId: string, id: string, key: string): Promise<{ session: FocusRow | null; state: AwardState }> {
+  const rows = await sql.query<{ s: FocusRow | null; state: AwardStateRow }>(
+    `SELECT locked.s, ${AWARD_STATE("$1", "$3")} AS state
+     FROM (SELECT (SELECT ${SESSION("f")} FROM focus_sessions f WHERE f.user_id = $1 AND f.id = $2 FOR UPDATE) AS s OFFSET 0) locked`,
+    [userId, id, key],
+  );
+  return { session: rows[0]!.s, state: awardStateOf(rows[0]!.state) };
 }
 
 /** Pauses the session with `remaining` seconds left and records the user's pause state. */

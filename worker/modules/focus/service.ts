@@ -3,10 +3,9 @@
 import { sqlState } from "../../db/errors";
 import type { Sql } from "../../db/sql";
 import { AppError } from "../../http/errors";
-import { lockAwardState } from "../gamification/repo";
 import { awardPoints } from "../gamification/service";
 import {
-  abandonLiveSessions, finishSession, insertSession, lockSession, pauseSession, resumeSession, takePauseState,
+  abandonLiveSessions, finishSession, insertSession, lockSession, lockSessionForAward, pauseSession, resumeSession, takePauseState,
 } from "./repo";
 import { focusReward, isLive, secondsRemaining, type FocusMode } from "./rules";
 import { focusSessionOf, type FocusRow, type PauseState, type StartFocus } from "./schema";
@@ -49,9 +48,9 @@ function live(session: FocusRow | null, verb: string): FocusRow {
 /** Completes a live session and credits its reward (key focus_complete_{id}). */
 export async function completeSession(tx: Sql, userId: string, id: string) {
   const key = `focus_complete_${id}`;
-  // Two round trips in all: the session's lock with the award's (in that order), then the
-  // session's update with the award's writes.
-  const [locked, state] = await Promise.all([lockSession(tx, userId, id), lockAwardState(tx, userId, key)]);
+  // Two round trips in all: the session's lock with the award's (in that order, one statement),
+  // then the session's update with the award's writes.
+  const { session: locked, state } = await lockSessionForAward(tx, userId, id, key);
   const session = live(locked, "completed");
   const mode = session.mode as FocusMode;
   const reward = focusReward(mode, session.duration_seconds);

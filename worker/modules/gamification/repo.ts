@@ -19,7 +19,7 @@ export interface AwardState {
   pending: PendingAchievement[];
 }
 
-interface AwardStateRow extends Omit<AwardState, "streaks"> {
+export interface AwardStateRow extends Omit<AwardState, "streaks"> {
   streaks: Array<{ type: StreakType; current: number; longest: number; last: string | null }>;
 }
 
@@ -30,8 +30,18 @@ interface AwardStateRow extends Omit<AwardState, "streaks"> {
  * update. `key` is the award's idempotency key.
  */
 export async function lockAwardState(sql: Sql, userId: string, key: string): Promise<AwardState> {
-  const rows = await sql.query<{ state: AwardStateRow }>("SELECT award_state($1, $2) AS state", [userId, key]);
-  const s = rows[0]!.state;
+  const rows = await sql.query<{ state: AwardStateRow }>(`SELECT ${AWARD_STATE("$1", "$2")} AS state`, [userId, key]);
+  return awardStateOf(rows[0]!.state);
+}
+
+/**
+ * The lock-and-read as a SQL expression on the user id and key parameters, for a caller that
+ * takes its own row lock first in the same statement (see the focus completion).
+ */
+export const AWARD_STATE = (user: string, key: string) => `award_state(${user}, ${key})`;
+
+/** An award_state() value as the engine uses it. */
+export function awardStateOf(s: AwardStateRow): AwardState {
   const streaks: AwardState["streaks"] = {};
   for (const r of s.streaks) streaks[r.type] = { current: r.current, longest: r.longest, last: r.last };
   return { ...s, xp: Number(s.xp), streaks };
