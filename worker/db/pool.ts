@@ -1,6 +1,6 @@
 import { Client, Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import type { DatabaseConfig } from "../config";
-import { mapDbError } from "./errors";
+import { mapDbError, sqlState } from "./errors";
 import type { Db, PoolStats, Sql } from "./sql";
 import { TcpWebSocket } from "./tcp-websocket";
 
@@ -144,23 +144,35 @@ class Pipeline {
  * A transaction's statements on one connection. BEGIN is not a round trip of its own: it is
  * written together with the transaction's first statement(s).
  */
-function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void> } {
+function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void>; failure: unknown } {
   const pipeline = new Pipeline(client);
   let begun = false;
-  return {
+  const run = async (config: Statement) => {
+    try {
+      return await pipeline.run(config);
+    } catch (err) {
+      // No SQLSTATE: the connection failed or a client-side timeout fired. Statements written
+      // after this one may still be answered later, so the connection's state is unknown.
+      if (sqlState(err) === null && tx.failure === undefined) tx.failure = err;
+      throw err;
+    }
+  };
+  const tx = {
+    failure: undefined as unknown,
     async commit() {
-      if (begun) await timed(observer, () => pipeline.run(statement("COMMIT")));
+      if (begun) await timed(observer, () => run(statement("COMMIT")));
     },
     query: <T>(text: string, params?: readonly unknown[]) =>
       timed(observer, async () => {
         if (!begun) {
           begun = true;
           // Its outcome is the first statement's: if BEGIN fails, so does the connection.
-          pipeline.run(statement("BEGIN")).catch(() => {});
+          run(statement("BEGIN")).catch(() => {});
         }
-        return (await pipeline.run(statement(text, params))) as T[];
+        return (await run(statement(text, params))) as T[];
       }),
   };
+  return tx;
 }
 
 export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConnections = config.poolSize): Db {
@@ -196,10 +208,14 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
         await tx.commit();
         return result;
       } catch (err) {
-        try {
-          await client.query("ROLLBACK");
-        } catch (rollbackErr) {
-          broken = rollbackErr; // the connection is unusable: destroy it instead of reusing it
+        // A connection in an unknown state is destroyed, not rolled back and reused.
+        if (tx.failure !== undefined) broken = tx.failure;
+        else {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackErr) {
+            broken = rollbackErr; // the connection is unusable: destroy it instead of reusing it
+          }
         }
         throw err;
       } finally {
