@@ -6,7 +6,9 @@
 // BENCH_TRANSFERS per storage figure (default 7), BENCH_ONLY=http|storage to run one half.
 // Also measures the DB-backed route with WORKERS=1 and WORKERS=2 workerd processes behind one port
 // (launch.mjs), reconnecting every BENCH_RECONNECT requests (default 100), and workerd's resident
-// memory after BENCH_MEMORY_REQUESTS requests (default 10,000).
+// memory after BENCH_MEMORY_REQUESTS requests (default 10,000). Each HTTP scenario also reports the
+// CPU time per request of workerd and of PostgreSQL (when it runs on this machine) and how busy
+// all cores were, from /proc.
 import autocannon from "autocannon";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +19,7 @@ import { Migrator } from "./lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "./lib/postgres.mjs";
 import { assembleRuntime, bundleWorker, ROOT } from "./lib/runtime.mjs";
 import { benchStorage } from "./lib/bench-storage.mjs";
+import { cpuMeter } from "./lib/cpu.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
@@ -47,15 +50,22 @@ async function memory(api, workers, n) {
 
 async function scenario(name, url, options = {}) {
   await run(url, "warm-up", { duration: DURATION, ...options }).catch(() => {}); // fills pools and JIT; not reported
+  const cpu = cpuMeter();
   const r = await run(url, name, { duration: DURATION, ...options });
+  const used = cpu();
+  const perRequest = (ms) => (used && r.requests.total > 0 ? Math.round((ms * 1000) / r.requests.total) : null);
   const row = {
     scenario: name,
     "req/s": Math.round(r.requests.average),
     "p50 ms": r.latency.p50,
     "p99 ms": r.latency.p99,
     errors: r.errors + r.timeouts + (r.non2xx ?? 0),
+    // CPU per request (µs) of workerd and of local PostgreSQL processes, and how busy all cores were.
+    "workerd µs": perRequest(used?.workerdMs ?? 0),
+    "postgres µs": perRequest(used?.postgresMs ?? 0),
+    "cpu busy": used ? `${Math.round(used.machineBusy * 100)}%` : null,
   };
-  console.log(`  ${name}: ${row["req/s"]} req/s, p50 ${row["p50 ms"]} ms, p99 ${row["p99 ms"]} ms, errors ${row.errors}`);
+  console.log(`  ${name}: ${row["req/s"]} req/s, p50 ${row["p50 ms"]} ms, p99 ${row["p99 ms"]} ms, errors ${row.errors}; CPU per request: workerd ${row["workerd µs"]} µs, postgres ${row["postgres µs"]} µs; all cores ${row["cpu busy"]} busy`);
   return row;
 }
 
