@@ -133,6 +133,13 @@ describe("concurrency", () => {
     expect(await spends(u)).toBe(10);
     const balances = results.filter((r) => r.status === 200).map((r) => r.body.data.new_balance).sort((a, b) => a - b);
     expect(balances).toEqual([5, 15, 25, 35, 45, 55, 65, 75, 85, 95]);
+    // A refused purchase leaves no purchase row and no audit row behind (they went out with its debit).
+    const [{ bought, audited }] = await sql<{ bought: number; audited: number }>(
+      `SELECT (SELECT count(*)::int FROM user_purchases WHERE user_id = $1) AS bought,
+              (SELECT count(*)::int FROM audit_log WHERE user_id = $1 AND event_type = 'purchase') AS audited`,
+      [u.id],
+    );
+    expect({ bought, audited }).toEqual({ bought: 10, audited: 10 });
     await expectLedgerInvariant(u);
   });
 

@@ -32,14 +32,15 @@ export async function purchase(tx: Sql, ctx: AppContext, user: AuthUser, input: 
   }
   const total = item.cost_coins * quantity;
   const id = crypto.randomUUID();
-  const balance = await spendCoins(tx, user.id, {
-    amount: total,
-    eventId: id,
-    key: `purchase_${id}`,
-    reason: `Purchased ${item.name} x${quantity}`.slice(0, 300),
-  });
-  // The purchase row and its audit row go out together (one round trip).
-  const [bought] = await Promise.all([
+  // The debit, the purchase row and its audit row go out together (one round trip); when the
+  // balance does not cover it, spendCoins throws and the transaction undoes the other two.
+  const [balance, bought] = await Promise.all([
+    spendCoins(tx, user.id, {
+      amount: total,
+      eventId: id,
+      key: `purchase_${id}`,
+      reason: `Purchased ${item.name} x${quantity}`.slice(0, 300),
+    }),
     insertPurchase(tx, { id, userId: user.id, item, cost: total, quantity, usesRemaining: usesBought(item, quantity) }),
     audit(tx, ctx, "purchase", {
       userId: user.id,
