@@ -21,6 +21,8 @@ const config :Workerd.Config = (
 const api :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "worker.js") ],
   compatibilityDate = "2025-09-01",
+  # nodejs_compat: native Buffer for the database driver (see wrangler.toml).
+  compatibilityFlags = ["nodejs_compat"],
   globalOutbound = "internet",
   # One in-memory AppHost per process owns that process's database pool (see worker/index.ts).
   durableObjectNamespaces = [ (className = "AppHost", uniqueKey = "ignition-api-app-host") ],

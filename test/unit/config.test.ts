@@ -119,4 +119,16 @@ describe("config", () => {
     expect(read.size).toBeGreaterThan(20);
     for (const name of read) expect(bound, `${name} missing from config.capnp`).toContain(name);
   });
+
+  it("workerd (container/config.capnp) and wrangler run the worker with the same compatibility date and flags", () => {
+    const root = join(__dirname, "..", "..");
+    const capnp = readFileSync(join(root, "container", "config.capnp"), "utf8");
+    const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+    const flags = (text: string | undefined) => [...(text ?? "").matchAll(/"([a-z0-9_]+)"/g)].map((m) => m[1]).sort();
+    expect(capnp.match(/compatibilityDate = "([0-9-]+)"/)?.[1]).toBe(toml.match(/^compatibility_date = "([0-9-]+)"/m)?.[1]);
+    // nodejs_compat gives the database driver the runtime's native Buffer instead of its JS polyfill.
+    const capnpFlags = flags(capnp.match(/compatibilityFlags = \[([^\]]*)\]/)?.[1]);
+    expect(capnpFlags).toContain("nodejs_compat");
+    expect(capnpFlags).toEqual(flags(toml.match(/^compatibility_flags = \[([^\]]*)\]/m)?.[1]));
+  });
 });
