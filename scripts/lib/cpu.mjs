@@ -12,7 +12,9 @@ function processTicks() {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const used = Number(fields[11]) + Number(fields[12]); // utime + stime
+      // utime + stime, plus cutime + cstime: the time of children it has reaped, so a backend
+      // that exits during the measurement still counts (through the postmaster).
+      const used = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
       if (name.startsWith("workerd")) ticks.workerd += used;
       else if (name === "postgres") ticks.postgres += used;
     } catch {
