@@ -1,4 +1,5 @@
 import type { AppContext } from "../context";
+import { utc } from "../db/json";
 import type { Sql } from "../db/sql";
 import { audit } from "./audit";
 import { countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
@@ -186,19 +187,23 @@ export async function rotateSession(sql: Sql, ctx: AppContext, user: AuthUser, r
 
 export interface SessionSummary {
   id: string;
-  created_at: Date;
-  last_seen_at: Date;
-  expires_at: Date;
+  /** RFC 3339 UTC (§2.10). */
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
   user_agent: string | null;
   ip_address: string | null;
 }
 
+/** The user's live sessions, newest first (one JSON column per row: cheaper for the driver). */
 export async function listLiveSessions(sql: Sql, userId: string): Promise<SessionSummary[]> {
-  return sql.query<SessionSummary>(
-    `SELECT id, created_at, last_seen_at, expires_at, user_agent, host(ip_address) AS ip_address
+  const rows = await sql.query<{ s: SessionSummary }>(
+    `SELECT json_build_object('id', id, 'created_at', ${utc("created_at")}, 'last_seen_at', ${utc("last_seen_at")},
+       'expires_at', ${utc("expires_at")}, 'user_agent', user_agent, 'ip_address', host(ip_address)) AS s
      FROM sessions
      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND idle_expires_at > now()
      ORDER BY created_at DESC LIMIT 100`,
     [userId],
   );
+  return rows.map((r) => r.s);
 }
