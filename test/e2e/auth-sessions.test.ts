@@ -43,6 +43,10 @@ describe("sessions", () => {
     expect(list.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
     const other = list.find((s: { current: boolean }) => !s.current);
     expect(other).toMatchObject({ user_agent: "ignition-test-browser", ip_address: phone.ip });
+    // Newest first; timestamps in the API's one format (§2.10: RFC 3339 UTC, microseconds).
+    const stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+    for (const s of list) for (const k of ["created_at", "last_seen_at", "expires_at"]) expect(s[k]).toMatch(stamp);
+    expect(list[0].created_at >= list[1].created_at).toBe(true);
 
     const revoked = await laptop.fetch(`/auth/sessions/${other.id}`, { method: "DELETE" });
     expect(revoked.status).toBe(200);
