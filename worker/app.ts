@@ -9,7 +9,7 @@ import { describeError } from "./observability/logger";
 import { createRouteTable, type AppRouter, type RouteTable } from "./router";
 import { countedApiHit, currentUser, requireAdmin, requireUser } from "./auth/authenticate";
 import { clientIp, userAgent } from "./auth/client";
-import { enforceCsrf } from "./auth/csrf";
+import { changesState, enforceCsrf } from "./auth/csrf";
 import { apiKey, enforceRateLimit, judgeHit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
 import { blobRoutes } from "./modules/blobs/routes";
@@ -26,7 +26,6 @@ const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
 /** Everything under these needs a signed-in user (§2.2.5); /admin also the admin gate (§2.5). */
 const PROTECTED = /^\/(api|reference|frames|blobs|admin)(\/|$)/;
 const ADMIN = /^\/admin(\/|$)/;
-const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** Protected prefixes answer 401/403 before anything else, unknown paths included. */
 async function gate(request: Request, ctx: AppContext, pathname: string): Promise<void> {
@@ -36,7 +35,7 @@ async function gate(request: Request, ctx: AppContext, pathname: string): Promis
 
 /** For a request a handler will take: CSRF on state changes, then the per-user rate limit. */
 async function guardStateChange(request: Request, ctx: AppContext): Promise<void> {
-  if (!UNSAFE.has(request.method)) return;
+  if (!changesState(request.method)) return;
   await enforceCsrf(ctx, request);
   const user = await currentUser(ctx, request);
   if (!user) return;

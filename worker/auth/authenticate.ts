@@ -1,6 +1,6 @@
 import type { AppContext } from "../context";
 import { AppError } from "../http/errors";
-import { passesCsrf } from "./csrf";
+import { changesState, passesCsrf } from "./csrf";
 import { devBypassApplies, devUser } from "./dev-bypass";
 import type { Hit } from "./rate-limit";
 import { readSessionToken } from "./session-cookie";
@@ -9,7 +9,6 @@ import { isAdmin, type AuthUser } from "./user";
 
 const resolved = new WeakMap<AppContext, Promise<AuthUser | null>>();
 const apiHits = new WeakMap<AppContext, Hit>();
-const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | null> {
   if (devBypassApplies(ctx, request)) return devUser(ctx);
@@ -18,7 +17,7 @@ async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | nu
   const db = ctx.db();
   // A state change that passes the CSRF check will be counted against the user's API rate limit:
   // the lookup does that in the same statement. (One that fails it is refused uncounted.)
-  const found = await findLiveSession(db, token, UNSAFE.has(request.method) && passesCsrf(ctx, request));
+  const found = await findLiveSession(db, token, changesState(request.method) && passesCsrf(ctx, request));
   if (found === null) return null;
   const { row, hit } = found;
   if (hit) apiHits.set(ctx, hit);

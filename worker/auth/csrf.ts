@@ -3,6 +3,10 @@ import { AppError } from "../http/errors";
 import { audit } from "./audit";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Whether the method changes state (the ones the CSRF check and the per-user rate limit cover). */
+export const changesState = (method: string): boolean => STATE_CHANGING.has(method);
 
 function originOf(value: string): string | null {
   try {

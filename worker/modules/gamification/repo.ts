@@ -113,13 +113,12 @@ export async function credit(
   return rows[0]!.credited;
 }
 
-/** Records an unlock; true only the first time. */
-export async function insertUserAchievement(sql: Sql, userId: string, key: string): Promise<boolean> {
-  const rows = await sql.query(
-    "INSERT INTO user_achievements (user_id, achievement_key) VALUES ($1, $2) ON CONFLICT (user_id, achievement_key) DO NOTHING RETURNING id",
+/** Records an unlock (a second one for the same achievement changes nothing). */
+export async function insertUserAchievement(sql: Sql, userId: string, key: string): Promise<void> {
+  await sql.query(
+    "INSERT INTO user_achievements (user_id, achievement_key) VALUES ($1, $2) ON CONFLICT (user_id, achievement_key) DO NOTHING",
     [userId, key],
   );
-  return rows.length > 0;
 }
 
 export async function findSkill(sql: Sql, key: string): Promise<{ max_level: number; stars_per_level: number } | null> {
