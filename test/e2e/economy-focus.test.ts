@@ -20,6 +20,11 @@ describe("focus sessions", () => {
     expect(s.completed_at).toBeNull();
   });
 
+  it("treats null like an absent field: the defaults apply", async () => {
+    const s = await u.ok("POST", "/api/focus", { mode: null, duration_seconds: null, task_id: null, task_title: null });
+    expect(s).toMatchObject({ mode: "focus", duration_seconds: 1500, status: "active", task_title: null });
+  });
+
   it("validates mode, duration and task fields (422 listing each bad field)", async () => {
     const r = await u.send("/api/focus", { mode: "nap", duration_seconds: 10, task_id: "nope" });
     expect(r.status).toBe(422);

@@ -23,6 +23,13 @@ describe("quests", () => {
     });
   });
 
+  it("treats null like an absent field: the difficulty's rewards and the defaults apply", async () => {
+    const q = await u.ok("POST", "/api/quests", {
+      title: "Tidy", category: "home", difficulty: null, xp_reward: null, coin_reward: null, is_repeatable: null, repeat_frequency: null,
+    });
+    expect(q).toMatchObject({ difficulty: "starter", xp_reward: 10, coin_reward: 5, is_repeatable: false });
+  });
+
   it("keeps custom rewards, including zero", async () => {
     const q = await u.ok("POST", "/api/quests", { title: "Free", category: "misc", difficulty: "epic", xp_reward: 0, coin_reward: 7 });
     expect(q).toMatchObject({ xp_reward: 0, coin_reward: 7 });

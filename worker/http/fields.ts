@@ -14,3 +14,10 @@ export const requiredText = (max: number) => z.string().trim().min(1, "Must not 
 
 /** A calendar date YYYY-MM-DD that PostgreSQL's DATE accepts and people plan with (years 1900–9999). */
 export const calendarDate = z.iso.date().refine((d) => d >= "1900-01-01", "Must be on or after 1900-01-01");
+
+/**
+ * An optional field with a default. `null` counts as absent: many clients serialise an unset
+ * optional field as null, and refusing it would be a 422 for asking for the default.
+ */
+export const orDefault = <S extends z.ZodType>(schema: S, value: z.output<S>) =>
+  schema.nullish().transform((v): z.output<S> => (v ?? value) as z.output<S>);

@@ -1,12 +1,12 @@
 // Request and response shapes of /api/focus (spec §3.1).
 import { z } from "zod";
-import { optionalText } from "../../http/fields";
+import { optionalText, orDefault } from "../../http/fields";
 import { FOCUS_MODES, isLive, secondsRemaining } from "./rules";
 
 export const startFocusBody = z.object({
-  mode: z.enum(FOCUS_MODES).default("focus"),
+  mode: orDefault(z.enum(FOCUS_MODES), "focus"),
   // One minute to four hours.
-  duration_seconds: z.number().int().min(60).max(14_400).default(1500),
+  duration_seconds: orDefault(z.number().int().min(60).max(14_400), 1500),
   task_id: z.uuid().nullish(),
   task_title: optionalText(500),
 });

@@ -1,6 +1,6 @@
 // Request and response shapes of /api/goals (spec §3.4).
 import { z } from "zod";
-import { calendarDate, optionalText, requiredText } from "../../http/fields";
+import { calendarDate, optionalText, orDefault, requiredText } from "../../http/fields";
 import { GOAL_STATUSES } from "./rules";
 
 const title = requiredText(200);
@@ -11,7 +11,7 @@ export const createGoalBody = z.object({
   description,
   category: optionalText(100),
   target_date: calendarDate.nullish(),
-  priority: z.number().int().min(-1000).max(1000).default(0),
+  priority: orDefault(z.number().int().min(-1000).max(1000), 0),
 });
 export type CreateGoal = z.infer<typeof createGoalBody>;
 

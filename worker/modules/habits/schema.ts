@@ -1,13 +1,13 @@
 // Request and response shapes of /api/habits (spec §3.3).
 import { z } from "zod";
-import { optionalText, requiredText } from "../../http/fields";
+import { optionalText, orDefault, requiredText } from "../../http/fields";
 import { HABIT_FREQUENCIES } from "./rules";
 
 export const createHabitBody = z.object({
   name: requiredText(200),
   description: optionalText(5000),
-  frequency: z.enum(HABIT_FREQUENCIES).default("daily"),
-  target_count: z.number().int().min(1).max(100).default(1),
+  frequency: orDefault(z.enum(HABIT_FREQUENCIES), "daily"),
+  target_count: orDefault(z.number().int().min(1).max(100), 1),
   // Weekdays, as numbers 0–6 or names; stored as a JSON array.
   custom_days: z.array(z.union([z.number().int().min(0).max(6), requiredText(16)])).max(7).nullish(),
   icon: optionalText(100),

@@ -1,6 +1,6 @@
 // Request and response shapes of /api/market (spec §3.8).
 import { z } from "zod";
-import { noNul, NUL_MESSAGE, optionalText, requiredText } from "../../http/fields";
+import { noNul, NUL_MESSAGE, optionalText, orDefault, requiredText } from "../../http/fields";
 
 export const createItemBody = z.object({
   key: z.string().trim().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "Use 1–64 lowercase letters, digits, '_', '.' or '-'"),
@@ -10,7 +10,7 @@ export const createItemBody = z.object({
   description: optionalText(5000),
   icon: optionalText(100),
   image_url: z.url({ protocol: /^https?$/ }).max(2000).refine(noNul, NUL_MESSAGE).nullish(),
-  is_consumable: z.boolean().default(true),
+  is_consumable: orDefault(z.boolean(), true),
   uses_per_purchase: z.number().int().min(1).max(10_000).nullish(),
   total_stock: z.number().int().min(0).max(1_000_000).nullish(),
 });
@@ -18,7 +18,7 @@ export type CreateItem = z.infer<typeof createItemBody>;
 
 export const purchaseBody = z.object({
   item_key: requiredText(200),
-  quantity: z.number().int().min(1, "Quantity must be at least 1").max(100).default(1),
+  quantity: orDefault(z.number().int().min(1, "Quantity must be at least 1").max(100), 1),
 });
 export type PurchaseInput = z.infer<typeof purchaseBody>;
 

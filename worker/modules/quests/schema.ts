@@ -1,6 +1,6 @@
 // Request and response shapes of /api/quests (spec §3.2).
 import { z } from "zod";
-import { optionalText, requiredText } from "../../http/fields";
+import { optionalText, orDefault, requiredText } from "../../http/fields";
 import { QUEST_DIFFICULTIES, QUEST_STATUSES, REPEAT_FREQUENCIES } from "./rules";
 
 const reward = z.number().int().min(0).max(10_000);
@@ -9,10 +9,10 @@ export const createQuestBody = z.object({
   title: requiredText(200),
   category: requiredText(100),
   description: optionalText(5000),
-  difficulty: z.enum(QUEST_DIFFICULTIES).default("starter"),
-  xp_reward: reward.optional(),
-  coin_reward: reward.optional(),
-  is_repeatable: z.boolean().default(false),
+  difficulty: orDefault(z.enum(QUEST_DIFFICULTIES), "starter"),
+  xp_reward: reward.nullish(),
+  coin_reward: reward.nullish(),
+  is_repeatable: orDefault(z.boolean(), false),
   repeat_frequency: z.enum(REPEAT_FREQUENCIES).nullish(),
 });
 export type CreateQuest = z.infer<typeof createQuestBody>;
