@@ -98,6 +98,25 @@ describe("goals", () => {
     await expectLedgerInvariant(u);
   });
 
+  it("re-completing a milestone on a later day pays nothing but counts as that day's activity", async () => {
+    const g = await u.ok("POST", "/api/goals", { title: "Again" });
+    const m = await u.ok("POST", `/api/goals/${g.id}/milestones`, { title: "once" });
+    await u.ok("POST", `/api/goals/milestones/${m.id}/complete`);
+    // As if the first completion had been yesterday (UTC: the user has no timezone).
+    await sql(
+      "UPDATE user_streaks SET last_activity_date = (now() AT TIME ZONE 'UTC')::date - 1 WHERE user_id = $1 AND streak_type = 'daily_activity'",
+      [u.id],
+    );
+    const before = await expectLedgerInvariant(u);
+    await u.ok("POST", `/api/goals/milestones/${m.id}/complete`);
+    expect(await expectLedgerInvariant(u)).toEqual(before);
+    const [streak] = await sql(
+      "SELECT current_streak, last_activity_date = (now() AT TIME ZONE 'UTC')::date AS today FROM user_streaks WHERE user_id = $1 AND streak_type = 'daily_activity'",
+      [u.id],
+    );
+    expect(streak).toEqual({ current_streak: 2, today: true });
+  });
+
   it("answers 404 for unknown, malformed and other users' goals and milestones", async () => {
     const other = await newUser();
     const g = await other.ok("POST", "/api/goals", { title: "Theirs" });

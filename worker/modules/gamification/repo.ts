@@ -69,6 +69,20 @@ export interface PendingAchievement extends AchievementTrigger {
   events: number;
 }
 
+/** Upserts the streaks in the JSON array `streaks` ({type, current, longest, last}) when `when` holds. */
+const saveStreaks = (user: string, streaks: string, when: string) =>
+  `INSERT INTO user_streaks AS us (user_id, streak_type, current_streak, longest_streak, last_activity_date)
+   SELECT ${user}, s.type, s.current, s.longest, s.last::date
+   FROM json_to_recordset(${streaks}::json) AS s(type text, current int, longest int, last text)
+   WHERE ${when}
+   ON CONFLICT (user_id, streak_type) DO UPDATE SET current_streak = EXCLUDED.current_streak,
+     longest_streak = EXCLUDED.longest_streak, last_activity_date = EXCLUDED.last_activity_date`;
+
+/** Stores changed streaks on their own (an award whose key already paid still counts as activity). */
+export async function updateStreaks(sql: Sql, userId: string, streaks: Array<{ type: StreakType } & Streak>): Promise<void> {
+  await sql.query(saveStreaks("$1", "$2", "true"), [userId, JSON.stringify(streaks)]);
+}
+
 /**
  * One statement: the ledger row and — only if it was written (its key is new) — the new level
  * state, the coin credit and the changed streaks. Returns whether the ledger row was written.
@@ -96,12 +110,7 @@ export async function credit(
        ON CONFLICT (user_id) DO UPDATE SET coins = w.coins + EXCLUDED.coins, total_earned = w.total_earned + EXCLUDED.total_earned
        RETURNING 1
      ), streaks AS (
-       INSERT INTO user_streaks AS us (user_id, streak_type, current_streak, longest_streak, last_activity_date)
-       SELECT $1, s.type, s.current, s.longest, s.last::date
-       FROM json_to_recordset($13::json) AS s(type text, current int, longest int, last text)
-       WHERE EXISTS (SELECT 1 FROM ledger)
-       ON CONFLICT (user_id, streak_type) DO UPDATE SET current_streak = EXCLUDED.current_streak,
-         longest_streak = EXCLUDED.longest_streak, last_activity_date = EXCLUDED.last_activity_date
+       ${saveStreaks("$1", "$13", "EXISTS (SELECT 1 FROM ledger)")}
        RETURNING 1
      )
      SELECT EXISTS (SELECT 1 FROM ledger) AS credited`,

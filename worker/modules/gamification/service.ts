@@ -5,7 +5,7 @@ import type { Sql } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { achievementProgress, isEarned } from "./achievements";
 import { addXp, skillLevel } from "./level";
-import { addSkillStars, credit, debit, ensureWallet, findSkill, insertUserAchievement, lockAwardState, type AwardState, type PendingAchievement } from "./repo";
+import { addSkillStars, credit, debit, ensureWallet, findSkill, insertUserAchievement, lockAwardState, updateStreaks, type AwardState, type PendingAchievement } from "./repo";
 import { advanceStreak, liveStreak, type Streak, type StreakType } from "./streak";
 import { localDate } from "./today";
 
@@ -70,6 +70,9 @@ export async function awardPoints(tx: Sql, userId: string, award: Award, state?:
   const stars = wholeNonNegative(award.skillStars ?? 0, "skill stars");
   const s = state ?? (await lockAwardState(tx, userId, award.key));
   if (s.paid) {
+    // Nothing is paid again, but the user was active today (spec §3.0: the daily streak always counts).
+    const step = advanceStreak(s.streaks.daily_activity ?? null, award.today ?? localDate(s.timezone));
+    if (step.isNewDay) await updateStreaks(tx, userId, [{ type: "daily_activity", ...step.streak }]);
     return { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: s.level, level: s.level, unlocked: [] };
   }
   const skill = stars > 0 && award.skillKey ? await findSkill(tx, award.skillKey) : null;
