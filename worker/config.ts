@@ -88,6 +88,8 @@ export interface LoadedConfig {
 export type Env = Record<string, unknown>;
 
 /** Used only in development when SESSION_SECRET is unset; refused in any other environment. */
+/** A DNS name (a leading dot, which browsers ignore, is allowed). */
+const HOSTNAME = /^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 const DEV_SESSION_SECRET = "development-only-session-secret-do-not-use-in-production";
 
 class Reader {
@@ -205,7 +207,9 @@ function readCors(r: Reader, environment: Environment): string[] {
     return [];
   }
   const origins: string[] = [];
-  for (const part of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+  const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) r.fail("CORS_ALLOWED_ORIGINS", "lists no origin (comma-separated origins like https://app.example.com)");
+  for (const part of parts) {
     const origin = parseOrigin(part);
     if (origin === null) r.fail("CORS_ALLOWED_ORIGINS", `entry "${part}" is not an origin like https://app.example.com`);
     else origins.push(origin);
@@ -213,16 +217,29 @@ function readCors(r: Reader, environment: Environment): string[] {
   return origins;
 }
 
+/**
+ * Why a session secret is unfit, or null. Randomness cannot be measured, but the published
+ * development secret and strings of a few repeated characters ("a" × 32) are certainly not random.
+ */
+function weakSecret(secret: string, environment: Environment): string | null {
+  if (secret.length < 32) return "must be at least 32 characters";
+  if (environment !== "development" && secret === DEV_SESSION_SECRET) return "is the published development secret: generate one (openssl rand -base64 48)";
+  if (new Set(secret).size < 10) return "has fewer than 10 different characters: generate a random one (openssl rand -base64 48)";
+  return null;
+}
+
 function readSecrets(r: Reader, environment: Environment): Pick<Config, "sessionSecret" | "sessionSecretPrevious"> {
   let secret = r.str("SESSION_SECRET");
   if (secret === null) {
     if (environment !== "development") r.fail("SESSION_SECRET", "is required");
     secret = DEV_SESSION_SECRET;
-  } else if (secret.length < 32) {
-    r.fail("SESSION_SECRET", "must be at least 32 characters");
+  } else {
+    const weak = weakSecret(secret, environment);
+    if (weak) r.fail("SESSION_SECRET", weak);
   }
   const previous = r.str("SESSION_SECRET_PREVIOUS");
-  if (previous !== null && previous.length < 32) r.fail("SESSION_SECRET_PREVIOUS", "must be at least 32 characters");
+  const weakPrevious = previous === null ? null : weakSecret(previous, environment);
+  if (weakPrevious) r.fail("SESSION_SECRET_PREVIOUS", weakPrevious);
   return { sessionSecret: secret, sessionSecretPrevious: previous };
 }
 
@@ -271,6 +288,9 @@ export function loadConfig(env: Env): LoadedConfig {
   const auth = readAuth(r, dev);
   const cookieDomain = r.str("AUTH_COOKIE_DOMAIN");
   if (cookieDomain === null && !dev) r.fail("AUTH_COOKIE_DOMAIN", "is required outside development");
+  else if (cookieDomain !== null && !HOSTNAME.test(cookieDomain)) {
+    r.fail("AUTH_COOKIE_DOMAIN", "must be a domain name like example.com (no scheme, port or path)");
+  }
 
   const port = r.int("SERVER_PORT", 8080, 1, 65535);
   const config: Config = {
@@ -303,5 +323,14 @@ export function loadConfig(env: Env): LoadedConfig {
     maxBodyBytes: r.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     instance: r.str("INSTANCE_NAME") ?? crypto.randomUUID().slice(0, 8),
   };
+  // A browser refuses a cookie whose Domain does not contain the host that sets it: sign-in would
+  // seem to work and then forget the user.
+  if (!dev && cookieDomain !== null && HOSTNAME.test(cookieDomain) && !r.problems.some((p) => p.variable === "SERVER_PUBLIC_URL")) {
+    const host = new URL(config.publicUrl).hostname.toLowerCase();
+    const domain = cookieDomain.toLowerCase().replace(/^\./, "");
+    if (host !== domain && !host.endsWith(`.${domain}`)) {
+      r.fail("AUTH_COOKIE_DOMAIN", `must be SERVER_PUBLIC_URL's host (${host}) or a parent domain of it`);
+    }
+  }
   return { config, problems: r.problems };
 }

@@ -23,7 +23,7 @@ export function productionEnv(databaseUrl: string): Record<string, string> {
   return {
     SERVER_ENVIRONMENT: "production",
     DATABASE_URL: databaseUrl,
-    SESSION_SECRET: "s".repeat(48),
+    SESSION_SECRET: "production-like-session-secret-0123456789-xyz",
     AUTH_COOKIE_DOMAIN: "example.com",
     SERVER_PUBLIC_URL: "https://api.example.com",
     FRONTEND_URL: "https://app.example.com",

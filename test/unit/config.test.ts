@@ -7,7 +7,7 @@ const DB = "postgres://u:p@db.internal:5432/ignition";
 const prod = {
   SERVER_ENVIRONMENT: "production",
   DATABASE_URL: DB,
-  SESSION_SECRET: "x".repeat(32),
+  SESSION_SECRET: "k3Fq9vTz-0aLmW2pXr7bNc4sYd8eHj1u",
   AUTH_COOKIE_DOMAIN: "example.com",
   SERVER_PUBLIC_URL: "https://api.example.com",
   FRONTEND_URL: "https://app.example.com",
@@ -41,6 +41,30 @@ describe("config", () => {
     expect(variables({ ...prod, DATABASE_URL: "not a url" })).toEqual(["DATABASE_URL"]);
     expect(variables({ ...prod, AUTH_DEV_BYPASS: "true" })).toEqual(["AUTH_DEV_BYPASS"]);
     expect(variables({ ...prod, SESSION_SECRET_PREVIOUS: "short" })).toEqual(["SESSION_SECRET_PREVIOUS"]);
+  });
+
+  it("refuses session secrets that are certainly not random: the published development one, a few repeated characters", () => {
+    const published = loadConfig({ SERVER_ENVIRONMENT: "development", DATABASE_URL: DB }).config.sessionSecret;
+    expect(variables({ ...prod, SESSION_SECRET: published })).toEqual(["SESSION_SECRET"]);
+    expect(variables({ ...prod, SESSION_SECRET: "a".repeat(64) })).toEqual(["SESSION_SECRET"]);
+    expect(variables({ ...prod, SESSION_SECRET: "abcd".repeat(16) })).toEqual(["SESSION_SECRET"]);
+    expect(variables({ ...prod, SESSION_SECRET_PREVIOUS: "z".repeat(40) })).toEqual(["SESSION_SECRET_PREVIOUS"]);
+    // What the docs tell operators to use: openssl rand -hex 32 / -base64 48.
+    expect(variables({ ...prod, SESSION_SECRET: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" })).toEqual([]);
+    expect(variables({ ...prod, SESSION_SECRET: "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6" })).toEqual([]);
+  });
+
+  it("checks AUTH_COOKIE_DOMAIN: a bare domain that contains SERVER_PUBLIC_URL's host", () => {
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "api.example.com" })).toEqual([]);
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: ".example.com" })).toEqual([]);
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "https://example.com" })).toEqual(["AUTH_COOKIE_DOMAIN"]);
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "example.com:443" })).toEqual(["AUTH_COOKIE_DOMAIN"]);
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "other.org" })).toEqual(["AUTH_COOKIE_DOMAIN"]);
+    expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "ample.com" })).toEqual(["AUTH_COOKIE_DOMAIN"]);
+  });
+
+  it("refuses a CORS_ALLOWED_ORIGINS that lists no origin", () => {
+    expect(variables({ ...prod, CORS_ALLOWED_ORIGINS: " , " })).toEqual(["CORS_ALLOWED_ORIGINS"]);
   });
 
   it("never puts a value into a problem message", () => {
