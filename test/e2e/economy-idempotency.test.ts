@@ -62,6 +62,25 @@ describe("Idempotency-Key", () => {
     expect((await wallet(u)).coins).toBe(40);
   });
 
+  it("remembers a key for 24 hours: after that the same key starts a new purchase", async () => {
+    const u = await userWith(50);
+    const headers = { "Idempotency-Key": `day-${tag}` };
+    const first = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+    expect(first.status).toBe(200);
+    await sql("UPDATE idempotency_keys SET created_at = now() - interval '24 hours 1 minute' WHERE user_id = $1", [u.id]);
+    // Another body with the old key is a new request now, not a 422; so is the same body.
+    const changed = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, headers);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(changed.body.data.purchase.id).not.toBe(first.body.data.purchase.id);
+    // ...and is remembered from now on.
+    const again = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, headers);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body.data.purchase.id).toBe(changed.body.data.purchase.id);
+    expect((await wallet(u)).coins).toBe(20);
+    await expectLedgerInvariant(u);
+  });
+
   it("keys belong to their user: two users may use the same key", async () => {
     const [a, b] = [await userWith(20), await userWith(20)];
     const headers = { "Idempotency-Key": `shared-${tag}` };

@@ -15,6 +15,7 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** A claim older than this whose request never finished (the process died) may be taken over. */
 const STALE_SECONDS = 60;
+/** How long a key is remembered: after this, the same key starts a new request. */
 const RETENTION = "24 hours";
 
 /** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
@@ -38,12 +39,24 @@ interface StoredKey {
 /** `at` (updated_at as text, exact to the microsecond) identifies this request's claim. */
 type Claim = { kind: "claimed"; at: string } | { kind: "stored"; row: StoredKey };
 
+/** Forgets expired keys, a bounded batch at a time, off the request's path. */
+function purgeExpired(ctx: AppContext): void {
+  const purge = ctx.db().query(
+    `DELETE FROM idempotency_keys WHERE ctid IN (
+       SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '${RETENTION}' LIMIT 1000)`,
+  );
+  ctx.waitUntil(purge.then(() => {}, () => {}));
+}
+
 async function claim(sql: Sql, userId: string, key: string, hash: string): Promise<Claim> {
-  if (Math.random() < 0.01) await sql.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`);
   for (let attempt = 0; attempt < 3; attempt++) {
+    // A key older than the retention counts as unused, whether or not the purge has removed it yet.
     const inserted = await sql.query(
-      `INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, key) DO NOTHING RETURNING updated_at::text AS at`,
+      `INSERT INTO idempotency_keys AS k (user_id, key, request_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'in_progress',
+         response_status = NULL, response_body = NULL, created_at = now()
+       WHERE k.created_at < now() - interval '${RETENTION}'
+       RETURNING updated_at::text AS at`,
       [userId, key, hash],
     );
     if (inserted.length > 0) return { kind: "claimed", at: (inserted[0] as { at: string }).at };
@@ -116,6 +129,7 @@ export async function idempotent(
       { field: IDEMPOTENCY_HEADER, message: "Must be 1 to 255 visible ASCII characters" },
     ]);
   }
+  if (Math.random() < 0.01) purgeExpired(ctx);
   const hash = base64url.encode(await sha256(`${scope}\n${canonical(input)}`));
   const claimed = await claim(db, userId, key, hash);
   let at: string;
