@@ -56,6 +56,8 @@ describe("market items", () => {
     expect(await u.ok("GET", `/api/market/items/${key("list-off")}`)).toMatchObject({ key: key("list-off"), is_available: false });
     expect((await u.get("/api/market/items/no-such-item")).body).toMatchObject({ error: "not_found", message: "Item not found" });
     expect((await u.get("/api/market/items?category=a%00b")).status).toBe(422);
+    // An empty filter is no filter (forms and many clients send one).
+    expect((await u.ok("GET", "/api/market/items?category=")).total).toBeGreaterThanOrEqual(2);
 
     const overview = await u.ok("GET", "/api/market");
     expect(overview.wallet).toEqual({ coins: 0, lifetime_earned: 0, lifetime_spent: 0 });
@@ -108,6 +110,16 @@ describe("purchase", () => {
     await expectLedgerInvariant(u);
   });
 
+  it("refuses a total no ledger row can record (a price set in the database) with 400, not 500", async () => {
+    await item("dear", { cost_coins: 1 });
+    await sql("UPDATE market_items SET cost_coins = 2000000000 WHERE key = $1", [key("dear")]);
+    const u = await newUser();
+    const r = await u.send("/api/market/purchase", { item_key: key("dear"), quantity: 2 });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toBe("A purchase may cost at most 2147483647 coins; this one costs 4000000000");
+    expect((await u.send("/api/market/purchase", { item_key: key("dear") })).body.message).toBe("Insufficient coins. Need 2000000000 but have 0");
+  });
+
   it("a free item can be taken before any coin was earned", async () => {
     await item("free", { cost_coins: 0 });
     const u = await newUser();
@@ -151,6 +163,8 @@ describe("redeem", () => {
     const other = await newUser();
     expect((await other.send("/api/market/redeem", { purchase_id: purchase.id })).body).toMatchObject({ error: "not_found", message: "Purchase not found" });
     expect((await other.send("/api/market/redeem", { purchase_id: "00000000-0000-4000-8000-000000000000" })).status).toBe(404);
+    // Any well-formed id PostgreSQL accepts, whatever its version digits.
+    expect((await other.send("/api/market/redeem", { purchase_id: "11111111-1111-1111-1111-111111111111" })).status).toBe(404);
     expect((await other.send("/api/market/redeem", { purchase_id: "12" })).status).toBe(422);
     expect((await u.ok("GET", "/api/market/history")).purchases.find((p: { id: string }) => p.id === purchase.id).uses_remaining).toBe(2);
   });

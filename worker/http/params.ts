@@ -13,7 +13,11 @@ export function idParam(value: string | undefined, notFound: string): string {
   return value.toLowerCase();
 }
 
-/** Validates the query string (each parameter a string; repeated ones keep the last): 422 per bad field. */
+/**
+ * Validates the query string (each parameter a string; repeated ones keep the last): 422 per bad
+ * field. An empty parameter (`?category=`, as forms and many clients send) counts as absent.
+ */
 export function parseQuery<S extends z.ZodType>(request: Request, schema: S): z.infer<S> {
-  return validate(schema, Object.fromEntries(new URL(request.url).searchParams), "query string");
+  const given = [...new URL(request.url).searchParams].filter(([, value]) => value.trim() !== "");
+  return validate(schema, Object.fromEntries(given), "query string");
 }

@@ -7,7 +7,7 @@ export const startFocusBody = z.object({
   mode: orDefault(z.enum(FOCUS_MODES), "focus"),
   // One minute to four hours.
   duration_seconds: orDefault(z.number().int().min(60).max(14_400), 1500),
-  task_id: z.uuid().nullish(),
+  task_id: z.guid().nullish(),
   task_title: optionalText(500),
 });
 export type StartFocus = z.infer<typeof startFocusBody>;

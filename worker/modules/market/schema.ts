@@ -22,7 +22,8 @@ export const purchaseBody = z.object({
 });
 export type PurchaseInput = z.infer<typeof purchaseBody>;
 
-export const redeemBody = z.object({ purchase_id: z.uuid() });
+// Any 8-4-4-4-12 hex id, as PostgreSQL accepts: an unknown one is a 404, not a 422.
+export const redeemBody = z.object({ purchase_id: z.guid() });
 
 export const itemsQuery = z.object({ category: requiredText(100).optional() });
 

@@ -20,17 +20,22 @@ export async function createItem(sql: Sql, userId: string, input: CreateItem) {
   }
 }
 
+const MAX_PAYMENT = 2_147_483_647;
+
 export async function purchase(tx: Sql, ctx: AppContext, user: AuthUser, input: PurchaseInput) {
   const { quantity } = input;
   const item = await findItem(tx, input.item_key);
   if (!item) throw new AppError("not_found", "Item not found");
   if (!item.is_available || !item.is_active) throw new AppError("bad_request", "Item not available");
+  const total = item.cost_coins * quantity;
+  // A ledger row's coins are a 32-bit integer. The API caps prices, but one set in the database
+  // directly could make a total no ledger row can record.
+  if (total > MAX_PAYMENT) throw new AppError("bad_request", `A purchase may cost at most ${MAX_PAYMENT} coins; this one costs ${total}`);
   if (item.remaining_stock !== null) {
     const left = await takeStock(tx, item.id, quantity);
     if (left === null) throw new AppError("bad_request", "Insufficient stock");
     item.remaining_stock = left;
   }
-  const total = item.cost_coins * quantity;
   const id = crypto.randomUUID();
   // The debit, the purchase row and its audit row go out together (one round trip); when the
   // balance does not cover it, spendCoins throws and the transaction undoes the other two.
