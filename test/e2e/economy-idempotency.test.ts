@@ -40,6 +40,8 @@ describe("Idempotency-Key", () => {
     expect(again.status).toBe(200);
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
     expect(again.body).toEqual(first.body);
+    // Byte for byte, key order included.
+    expect(JSON.stringify(again.body)).toBe(JSON.stringify(first.body));
     expect((await wallet(u)).coins).toBe(30);
     expect(await spends(u)).toBe(1);
 
