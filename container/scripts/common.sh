@@ -41,6 +41,23 @@ deployed_tag() {
   if [[ "$image" == *:* ]]; then printf '%s\n' "${image##*:}"; fi
 }
 
+# The version an image's API reports (GET /health): its /app/VERSION, i.e. the build's VERSION arg
+# or the repository's VERSION file. A tag such as latest, or a retagged CI build, differs from it.
+# Sets EXPECTED_VERSION to that, or to the tag ($2) when the file cannot be read, and says which.
+expected_version() {
+  local baked=""
+  if [[ -n "$1" ]]; then
+    baked="$(docker run --rm --entrypoint cat "$1" /app/VERSION 2> /dev/null | head -n 1 | tr -d '[:space:]')" || true
+  fi
+  if [[ -n "$baked" ]]; then
+    EXPECTED_VERSION="$baked"
+    say "expecting version $baked (/app/VERSION in $1)"
+  else
+    EXPECTED_VERSION="$2"
+    say "expecting version $2 (the tag: could not read /app/VERSION in ${1:-the image})"
+  fi
+}
+
 start_postgres() {
   say "starting postgres"
   compose up -d postgres > /dev/null || die "postgres did not start (docker compose up -d postgres)"

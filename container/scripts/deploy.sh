@@ -11,7 +11,9 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
   3. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up);
      without it: stops if the image has pending migrations
   4. IMAGE_TAG=<version> docker compose up -d --remove-orphans
-  5. waits until /health/ready answers 200 through the proxy and reports <version>
+  5. waits until /health/ready answers 200 through the proxy and reports the image's version:
+     its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged
+     CI build); the tag itself if /app/VERSION cannot be read
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s).
 Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do)."
 
@@ -42,6 +44,7 @@ if ! docker image inspect "$image" > /dev/null 2>&1; then
     die "image $image is neither here nor pullable: build it (docker build -f container/Dockerfile --build-arg VERSION=$version -t $image .) or push it to the registry"
 fi
 say "deploying $image (now running: ${previous:-nothing})"
+expected_version "$image" "$version"
 
 start_postgres
 backup_database "pre-deploy_$version"
@@ -64,7 +67,7 @@ say "starting $image"
 compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
 
 base="$(api_base_url)"
-if ! "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$version"; then
+if ! "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$EXPECTED_VERSION"; then
   hint="rollback.sh ${previous:-<previous version>}"
   die "$version is not healthy (docker compose logs --tail 100 api). To go back: $hint (add --to NNNN to also undo migrations; backup: $BACKUP_FILE)"
 fi

@@ -12,7 +12,8 @@ Rolls the API back to ignition-api:<version> with container/production/docker-co
   4. with --to NNNN: rolls migrations back down to NNNN (keeping NNNN) with the image now deployed,
      the one that has the down files; use the newest migration of <version>
   5. IMAGE_TAG=<version> docker compose up -d --remove-orphans
-  6. waits until /health/ready answers 200 and reports <version>
+  6. waits until /health/ready answers 200 and reports the image's version (its /app/VERSION,
+     which need not be the tag; the tag itself if /app/VERSION cannot be read)
 Without --to the schema stays as it is, which an older image accepts (migrations are additive).
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
 FROM_TAG (the deployed version, when it cannot be read from the api container).
@@ -51,6 +52,8 @@ if ! $yes; then
   [[ "$answer" =~ ^[Yy]([Ee][Ss])?$ ]] || die "not confirmed; nothing was changed"
 fi
 say "$plan"
+image="$(IMAGE_TAG="$version" compose config --images api 2> /dev/null | head -n 1)" || true
+expected_version "$image" "$version"
 
 start_postgres
 backup_database "pre-rollback_$version"
@@ -69,6 +72,6 @@ say "starting $version"
 compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
 
 base="$(api_base_url)"
-"$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$version" ||
+"$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$EXPECTED_VERSION" ||
   die "$version is not healthy after the rollback (docker compose logs --tail 100 api); backup: $BACKUP_FILE"
 say "rolled back to $version"

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ROOT, RUNTIME } from "../../scripts/lib/runtime.mjs";
+import { loadConfig } from "../../worker/config";
+import { MAX_UPLOAD_BYTES } from "../../worker/storage/mime";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Compose = { name?: string; services: Record<string, any>; networks?: Record<string, any>; volumes?: Record<string, any> };
@@ -19,6 +21,35 @@ const interpolated = (text: string) => new Set([...text.matchAll(/(?<!\$)\$\{([A
 /** VAR=... lines of an env file, commented-out ones included (they document a default). */
 const envFileKeys = (text: string) => new Set([...text.matchAll(/^#?\s?([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
 const envKeys = (svc: any) => Object.keys(svc.environment ?? {});
+/** The uncommented VAR=value lines of an env file. */
+const dotenv = (text: string) => Object.fromEntries([...text.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+
+/** Compose's interpolation of one value: $$, ${V}, ${V:-d}, ${V-d}, ${V:?e}, ${V?e}. */
+function interpolate(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\$|\$\{([A-Z_][A-Z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (all, name, colon, op, arg) => {
+    if (all === "$$") return "$";
+    const v = vars[name];
+    const missing = v === undefined || (colon === ":" && v === "");
+    if (op === "?" && missing) throw new Error(`${name}: ${arg}`);
+    return op === "-" && missing ? arg : (v ?? "");
+  });
+}
+/** The api container's environment for these .env values. */
+const apiEnvironment = (vars: Record<string, string>) =>
+  Object.fromEntries(Object.entries(prod.services.api.environment).map(([k, v]) => [k, interpolate(String(v), vars)]));
+
+/** Every variable worker/config.ts reads: its "UPPER_CASE" string literals. */
+const CONFIG_VARIABLES = [...new Set([...read("worker/config.ts").matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"/g)].map((m) => m[1]!))];
+/** Fixed by the production compose, or development-only (config.ts refuses them elsewhere). */
+const FIXED = ["SERVER_PORT", "AUTH_DEV_BYPASS", "DATABASE_URL", "DATABASE_DRIVER"];
+const DEVELOPMENT_ONLY = ["GOOGLE_ISSUER_URL", "AZURE_AUTHORITY_URL"];
+
+/** nginx size (1024, 64k, 101m, 1g) in bytes. */
+function nginxBytes(size: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(size);
+  if (!m) throw new Error(`not an nginx size: ${size}`);
+  return Number(m[1]) * 1024 ** " kmg".indexOf((m[2] || " ").toLowerCase());
+}
 
 // Every variable the guide's tables name (required and optional).
 const GUIDE_VARIABLES = [
@@ -129,6 +160,52 @@ describe("container/production/docker-compose.yml", () => {
       for (const key of envKeys(compose.services.api)) {
         expect(bindings.has(key) || launcher.includes(`process.env.${key}`) || launcher.includes(`"${key}"`), key).toBe(true);
       }
+    }
+  });
+
+  it("passes every setting worker/config.ts reads from .env, except the fixed and development-only ones", () => {
+    expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(["DATABASE_URL", "MAX_BODY_BYTES", "STORAGE_BUCKET", "INSTANCE_NAME"]));
+    const env = s.api.environment;
+    for (const v of CONFIG_VARIABLES.filter((v) => !DEVELOPMENT_ONLY.includes(v))) {
+      expect(Object.keys(env), v).toContain(v);
+      if (!FIXED.includes(v)) expect(String(env[v]), v).toMatch(new RegExp(`^\\$\\{${v}:[-?]`));
+    }
+    for (const v of DEVELOPMENT_ONLY) expect(Object.keys(env), v).not.toContain(v);
+  });
+
+  it("lets .env switch storage off: .env.example as shipped gives a valid configuration without storage", () => {
+    // No STORAGE_* may get a non-empty default: one value alone is a half-configured store.
+    for (const [k, v] of Object.entries(s.api.environment)) if (k.startsWith("STORAGE_")) expect(v, k).toBe(`\${${k}:-}`);
+    const filled = {
+      ...dotenv(read("container/production/.env.example")),
+      POSTGRES_PASSWORD: "0123456789abcdef",
+      SESSION_SECRET: "k3Fq9vTz-0aLmW2pXr7bNc4sYd8eHj1u",
+      GOOGLE_CLIENT_ID: "id",
+      GOOGLE_CLIENT_SECRET: "secret",
+    };
+    const off = loadConfig(apiEnvironment(filled));
+    expect(off.problems).toEqual([]);
+    expect(off.config.storage).toBeNull();
+    const store = { STORAGE_ENDPOINT: "https://acct.r2.cloudflarestorage.com", STORAGE_BUCKET: "ignition", STORAGE_ACCESS_KEY_ID: "k", STORAGE_SECRET_ACCESS_KEY: "s" };
+    const on = loadConfig(apiEnvironment({ ...filled, ...store }));
+    expect(on.problems).toEqual([]);
+    expect(on.config.storage).toMatchObject({ bucket: "ignition", region: "auto" });
+    const half = loadConfig(apiEnvironment({ ...filled, STORAGE_BUCKET: "ignition" }));
+    expect(half.problems.map((p) => p.variable).sort()).toEqual(["STORAGE_ACCESS_KEY_ID", "STORAGE_ENDPOINT", "STORAGE_SECRET_ACCESS_KEY"]);
+  });
+
+  it("lets uploads the API allows through the proxy, streamed, with time for slow clients", () => {
+    const nginx = read("container/production/nginx.conf");
+    const sizes = [...nginx.matchAll(/^\s*client_max_body_size\s+(\S+);/gm)].map((m) => nginxBytes(m[1]!));
+    expect(sizes.length).toBeGreaterThan(0);
+    // 64 KiB: the API's room for multipart framing around the largest file (worker/modules/blobs/upload.ts).
+    for (const size of sizes) expect(size).toBeGreaterThanOrEqual(MAX_UPLOAD_BYTES + 64 * 1024);
+    const blobs = /location ~ \^\/\(api\/\)\?blobs[^{]*\{([^}]*)\}/.exec(nginx)?.[1] ?? "";
+    expect(blobs).toMatch(/set \$api_upstream http:\/\/api:8080;\s+proxy_pass \$api_upstream;/);
+    expect(blobs).toMatch(/proxy_request_buffering off;/);
+    for (const d of ["proxy_send_timeout", "proxy_read_timeout"]) {
+      const seconds = Number(new RegExp(`${d} (\\d+)s;`).exec(blobs)?.[1]);
+      expect(seconds, d).toBeGreaterThanOrEqual(300);
     }
   });
 

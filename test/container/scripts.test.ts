@@ -71,8 +71,9 @@ beforeEach(() => {
 describe("deploy.sh", () => {
   it("backs up, migrates, starts the version and waits for it to be healthy", () => {
     const v = version();
-    const res = run("deploy.sh", [v, "--migrate"], { FAKE_CURRENT_TAG: "v0.0.9" });
+    const res = run("deploy.sh", [v, "--migrate"], { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: v });
     expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`[deploy] expecting version ${v} (/app/VERSION in ignition-api:${v})`);
     expect(res.out).toContain(`healthy: ${apiUrl()}/health/ready answered 200 (version ${v})`);
     expect(res.out).toContain(`[deploy] deployed ${v}`);
     const c = calls();
@@ -82,6 +83,7 @@ describe("deploy.sh", () => {
       "IMAGE_TAG= inspect --format {{.Config.Image}} 0123456789ab",
       `IMAGE_TAG=${v} compose config --images api`,
       `IMAGE_TAG=${v} image inspect ignition-api:${v}`,
+      `IMAGE_TAG=${v} run --rm --entrypoint cat ignition-api:${v} /app/VERSION`,
       `IMAGE_TAG=${v} compose up -d postgres`,
       `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_isready -q -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
       `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_dump --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
@@ -121,11 +123,22 @@ describe("deploy.sh", () => {
   });
 
   it("fails with a rollback hint when the new version does not become healthy", () => {
-    // The running API reports the VERSION file, not v2.0.0: the version check fails.
+    // /app/VERSION cannot be read, so the tag is expected; the running API reports another version.
     const res = run("deploy.sh", ["v2.0.0"], { FAKE_CURRENT_TAG: "v1.9.0" });
     expect(res.status).toBe(1);
+    expect(res.out).toContain("[deploy] expecting version v2.0.0 (the tag: could not read /app/VERSION in ignition-api:v2.0.0)");
     expect(res.out).toContain(`reports version "${version()}", expected "v2.0.0"`);
     expect(res.out).toMatch(/\[deploy\] error: v2\.0\.0 is not healthy .* To go back: rollback\.sh v1\.9\.0 \(add --to NNNN/);
+  });
+
+  it("expects the version baked into the image, not the tag: latest deploys, a mismatched image does not", () => {
+    const latest = run("deploy.sh", ["latest"], { FAKE_IMAGE_VERSION: version() });
+    expect(latest.status, latest.out).toBe(0);
+    expect(latest.out).toContain(`[deploy] expecting version ${version()} (/app/VERSION in ignition-api:latest)`);
+    expect(latest.out).toContain("[deploy] deployed latest");
+    const other = run("deploy.sh", [version()], { FAKE_IMAGE_VERSION: "v9.9.9" });
+    expect(other.status).toBe(1);
+    expect(other.out).toContain(`reports version "${version()}", expected "v9.9.9"`);
   });
 
   it("names what is missing: the image, the env file, the version", () => {
@@ -156,6 +169,8 @@ describe("rollback.sh", () => {
     expect(res.out).toContain(`[rollback] rolled back to ${v}`);
     const c = calls().filter((l) => !/compose version|ps -a -q|inspect --format|pg_isready|up -d postgres|port proxy/.test(l));
     expect(c).toEqual([
+      `IMAGE_TAG=${v} compose config --images api`,
+      `IMAGE_TAG= run --rm --entrypoint cat ignition-api:${v} /app/VERSION`,
       `IMAGE_TAG= compose exec -T postgres sh -c pg_dump --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
       "IMAGE_TAG= compose stop api",
       // The down files exist only in the newer image, the one deployed now.
@@ -163,6 +178,13 @@ describe("rollback.sh", () => {
       `IMAGE_TAG=${v} compose up -d --remove-orphans`,
     ]);
     expect(readdirSync(backups)[0]).toMatch(/^pre-rollback_/);
+  });
+
+  it("rolls back to latest when the image's /app/VERSION is what the API reports", () => {
+    const res = run("rollback.sh", ["latest", "--yes"], { FAKE_CURRENT_TAG: "v1.1.0", FAKE_IMAGE_VERSION: version() });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`[rollback] expecting version ${version()} (/app/VERSION in ignition-api:latest)`);
+    expect(res.out).toContain("[rollback] rolled back to latest");
   });
 
   it("without --yes and without a terminal, refuses before changing anything", () => {

@@ -6,6 +6,9 @@ case " $* " in
   *" compose version "*) echo "Docker Compose version v2.29.7" ;;
   *" config --images api "*) echo "ignition-api:${IMAGE_TAG:-latest}" ;;
   *" image inspect "*) exit "${FAKE_IMAGE_MISSING:-0}" ;;
+  *" run --rm --entrypoint cat "*" /app/VERSION "*)
+    [[ -n "${FAKE_IMAGE_VERSION:-}" ]] || { echo "cat: /app/VERSION: No such file or directory" >&2; exit 1; }
+    echo "$FAKE_IMAGE_VERSION" ;;
   *" pull "*) [[ -z "${FAKE_IMAGE_MISSING:-}" ]] || { echo "pull access denied for ignition-api" >&2; exit 1; } ;;
   *" ps -a -q api "*) [[ -n "${FAKE_CURRENT_TAG:-}" ]] && echo "0123456789ab" ;;
   *" inspect --format "*) echo "ignition-api:${FAKE_CURRENT_TAG}" ;;
