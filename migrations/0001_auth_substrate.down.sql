@@ -2,7 +2,7 @@
 -- Drops everything 0001_auth_substrate.sql creates, in reverse dependency order:
 -- views, cleanup functions, triggers, tables (seed rows go with them), and the
 -- shared trigger function update_updated_at_column() last. Later migrations'
--- downs must run first. Leaves schema_migrations (owned by the runner) alone.
+-- downs must run first. Keeps the runner's schema_migrations table; removes only its own row.
 
 DROP VIEW IF EXISTS user_session_count;
 DROP VIEW IF EXISTS user_with_roles;
@@ -25,3 +25,13 @@ DROP TABLE IF EXISTS accounts;
 DROP TABLE IF EXISTS users;
 
 DROP FUNCTION IF EXISTS update_updated_at_column();
+
+-- Also when run by hand (psql -f): forget this migration in the runner's table, if there is one,
+-- so that `migrate check` reports it pending again (the runner's own DELETE then finds nothing).
+DO $$
+BEGIN
+  IF to_regclass('schema_migrations') IS NOT NULL THEN
+    DELETE FROM schema_migrations WHERE version = 1;
+  END IF;
+END
+$$;

@@ -194,6 +194,23 @@ export class Migrator {
   }
 }
 
+/**
+ * The last statement of every down file: a down run by hand (psql -f) must also drop the
+ * migration's row, or `check` and readiness would call the schema complete.
+ */
+export function forgetStatement(version) {
+  return `-- Also when run by hand (psql -f): forget this migration in the runner's table, if there is one,
+-- so that \`migrate check\` reports it pending again (the runner's own DELETE then finds nothing).
+DO $$
+BEGIN
+  IF to_regclass('schema_migrations') IS NOT NULL THEN
+    DELETE FROM schema_migrations WHERE version = ${version};
+  END IF;
+END
+$$;
+`;
+}
+
 /** Creates the next NNNN_name.sql and NNNN_name.down.sql pair. */
 export function createMigration(dir, name) {
   if (!/^[a-z0-9_]+$/.test(name)) throw new MigrationError("migration names use lowercase letters, digits and _ only");
@@ -202,6 +219,6 @@ export function createMigration(dir, name) {
   const up = join(dir, `${next}_${name}.sql`);
   const down = join(dir, `${next}_${name}.down.sql`);
   writeFileSync(up, `-- ${next}_${name}: describe what this migration creates.\n-- Runs inside one transaction; no BEGIN/COMMIT here.\n`);
-  writeFileSync(down, `-- Reverts ${next}_${name}.sql exactly (drop in reverse order, IF EXISTS).\n`);
+  writeFileSync(down, `-- Reverts ${next}_${name}.sql exactly (drop in reverse order, IF EXISTS).\n\n${forgetStatement(Number(next))}`);
   return [up, down];
 }

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMigration, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
+import { createMigration, forgetStatement, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
+import { splitSql } from "../../scripts/lib/sql-split.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { createScratchDatabase, dropDatabase, schemaSnapshot, withClient } from "../support/database";
 import { adminDatabaseUrl } from "../support/env";
@@ -53,6 +54,41 @@ describe("migrations", () => {
       const strip = (s: string) => s.split("\n").filter((l) => !l.includes("schema_migrations")).join("\n");
       expect(strip(snap)).toBe(strip(snapshots[i - 1]!));
     }
+  });
+
+  it("a down file run by hand (psql -f, as the guide's rollback does) also marks its migration pending", async () => {
+    const files = readMigrations(MIGRATIONS);
+    const m = new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: quiet });
+    await m.up();
+    // What psql does: each statement on its own, autocommit, no runner involved.
+    const byHand = (sql: string) => withClient(url, async (c) => {
+      for (const s of splitSql(sql)) await c.query(s.text);
+    });
+    const cli = join(ROOT, "scripts", "migrate.mjs");
+    for (let i = files.length - 1; i >= 0; i--) {
+      const f = files[i]!;
+      expect(f.down.endsWith(forgetStatement(f.version)), f.downFile).toBe(true);
+      await byHand(f.down);
+      const states = (await m.status()).map((r) => r.state);
+      expect(states, f.downFile).toEqual(files.map((_, j) => (j < i ? "applied" : "pending")));
+      if (f.version === 7) {
+        const check = spawnSync(process.execPath, [cli, "check"], { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" });
+        expect(check.status).toBe(3);
+        expect(check.stdout).toContain(`pending: ${files.slice(i).map((x) => x.file).join(", ")}`);
+      }
+    }
+    // The runner recreates everything, and still rolls back cleanly (its own DELETE finds nothing).
+    expect(await m.up()).toEqual(files.map((f) => f.file));
+    expect(await m.down({ to: 0 })).toEqual(files.map((f) => f.version).reverse());
+    expect((await m.status()).every((r) => r.state === "pending")).toBe(true);
+  });
+
+  it("a down file run by hand where the runner never ran (no schema_migrations) still works", async () => {
+    const [first] = readMigrations(MIGRATIONS);
+    await withClient(url, async (c) => {
+      for (const s of [...splitSql(first!.up), ...splitSql(first!.down)]) await c.query(s.text);
+      expect((await c.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t).toBeNull();
+    });
   });
 
   describe("with a scratch migrations folder", () => {
@@ -121,6 +157,7 @@ describe("migrations", () => {
       const made = createMigration(dir, "add_widgets");
       expect(made.map((p) => p.slice(dir.length + 1))).toEqual(["0002_add_widgets.sql", "0002_add_widgets.down.sql"]);
       expect(readdirSync(dir).sort()).toEqual(["0001_things.down.sql", "0001_things.sql", "0002_add_widgets.down.sql", "0002_add_widgets.sql"]);
+      expect(readFileSync(join(dir, "0002_add_widgets.down.sql"), "utf8")).toContain("DELETE FROM schema_migrations WHERE version = 2;");
       expect(() => createMigration(dir, "Bad Name")).toThrow(/lowercase/);
     });
   });

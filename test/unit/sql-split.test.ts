@@ -27,6 +27,14 @@ describe("splitSql", () => {
     expect(texts[5]).toBe("SELECT $1::text");
   });
 
+  it("keeps a DO block (the end of every down file) as one statement", () => {
+    const sql = "DROP TABLE IF EXISTS t;\nDO $$\nBEGIN\n  IF to_regclass('x') IS NOT NULL THEN\n    DELETE FROM x WHERE version = 7;\n  END IF;\nEND\n$$;\n";
+    expect(splitSql(sql)).toEqual([
+      { text: "DROP TABLE IF EXISTS t", line: 1 },
+      { text: "DO $$\nBEGIN\n  IF to_regclass('x') IS NOT NULL THEN\n    DELETE FROM x WHERE version = 7;\n  END IF;\nEND\n$$", line: 2 },
+    ]);
+  });
+
   it("drops empty and comment-only pieces", () => {
     expect(splitSql("-- only a comment\n;\n  ;")).toEqual([]);
   });
