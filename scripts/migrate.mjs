@@ -12,7 +12,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const DIR = join(HERE, "..", "migrations");
 const USAGE = `usage: npm run migrate -- <command>   (in the image: node scripts/migrate.mjs <command>)
   up [--to NNNN]        apply pending migrations (all, or up to NNNN)
-  down [N] [--to NNNN]  roll back the newest N migrations (default 1), or down to NNNN
+  down [N] [--to NNNN]  roll back the last N migrations applied (default 1), or all applied after NNNN
   status                list migrations and whether each is applied
   check                 exit 0 when nothing is pending, 3 (listing them) when migrations are pending
   create NAME           add migrations/NNNN_NAME.sql and NNNN_NAME.down.sql

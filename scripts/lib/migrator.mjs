@@ -90,22 +90,23 @@ export class Migrator {
     }
   }
 
+  /** Applied migrations in the order they were applied (numbers may be applied out of order). */
   async applied(client) {
-    const { rows } = await client.query("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
+    const { rows } = await client.query("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY applied_at, version");
     return rows;
   }
 
   /**
-   * Every applied migration must still exist with the same content. Applied migrations newer than
-   * every file are allowed (`ahead`): that is an older image running against a newer schema, as
-   * after a rollback of the image without rolling back the schema. Only `down` needs their files.
+   * Every applied migration must still exist with the same content. Applied migrations these files
+   * do not have are allowed (`ahead`): that is an older image running against a newer schema, as
+   * after a rollback of the image without rolling back the schema; a newer image may also have
+   * applied a reserved lower number (0006). Only `down` needs their files.
    */
   verify(files, applied, { allowAhead = false } = {}) {
-    const newest = files.at(-1)?.version ?? 0;
     for (const a of applied) {
       const f = files.find((m) => m.version === a.version);
       const label = `${String(a.version).padStart(4, "0")}_${a.name}.sql`;
-      if (!f && allowAhead && a.version > newest) continue;
+      if (!f && allowAhead) continue;
       if (!f) throw new MigrationError(`${label} is applied in the database but its file is missing`);
       if (f.checksum !== a.checksum) {
         throw new MigrationError(`${f.file} was changed after it was applied (checksum mismatch); add a new migration instead`);
@@ -138,7 +139,7 @@ export class Migrator {
     return this.withLockedClient(async (client) => {
       const applied = await this.applied(client);
       this.verify(files, applied, { allowAhead: true });
-      const ahead = applied.filter((a) => a.version > (files.at(-1)?.version ?? 0));
+      const ahead = applied.filter((a) => !files.some((m) => m.version === a.version));
       if (ahead.length > 0) {
         this.log(`the database is ahead of these files: ${ahead.map((a) => `${String(a.version).padStart(4, "0")}_${a.name}.sql`).join(", ")} applied (left as they are)`);
       }
@@ -155,14 +156,25 @@ export class Migrator {
     });
   }
 
-  /** Rolls back the newest `steps` migrations, or down to (and keeping) version `to`. */
+  /**
+   * Rolls back the last `steps` migrations applied, or every migration applied after version `to`
+   * (kept; 0 = all). By order of application, not number: a reserved lower number applied after a
+   * higher one is undone first.
+   */
   async down({ steps = 1, to } = {}) {
     const files = readMigrations(this.dir);
     return this.withLockedClient(async (client) => {
       const applied = await this.applied(client);
       this.verify(files, applied);
       const newestFirst = [...applied].reverse();
-      const chosen = to === undefined ? newestFirst.slice(0, steps) : newestFirst.filter((a) => a.version > to);
+      let chosen = newestFirst.slice(0, steps);
+      if (to !== undefined) {
+        const kept = to === 0 ? applied.length : newestFirst.findIndex((a) => a.version === to);
+        if (kept === -1) {
+          throw new MigrationError(`${String(to).padStart(4, "0")} is not applied; applied: ${applied.map((a) => String(a.version).padStart(4, "0")).join(", ") || "none"}`);
+        }
+        chosen = newestFirst.slice(0, kept);
+      }
       for (const a of chosen) {
         const m = files.find((f) => f.version === a.version);
         await this.runFile(client, m.downFile, m.down, () => client.query("DELETE FROM schema_migrations WHERE version = $1", [m.version]));
@@ -182,11 +194,9 @@ export class Migrator {
         const state = !a ? "pending" : a.checksum === m.checksum ? "applied" : "CHANGED";
         return { version: m.version, file: m.file, state, applied_at: a?.applied_at ?? null };
       });
-      const newest = files.at(-1)?.version ?? 0;
       for (const a of applied) {
         if (!files.some((m) => m.version === a.version)) {
-          const state = a.version > newest ? "ahead" : "MISSING FILE";
-          rows.push({ version: a.version, file: `${String(a.version).padStart(4, "0")}_${a.name}.sql`, state, applied_at: a.applied_at });
+          rows.push({ version: a.version, file: `${String(a.version).padStart(4, "0")}_${a.name}.sql`, state: "ahead", applied_at: a.applied_at });
         }
       }
       return rows.sort((x, y) => x.version - y.version);

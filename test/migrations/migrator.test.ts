@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -146,6 +146,31 @@ describe("migrations", () => {
       expect(logs.join("\n")).toMatch(/ahead of these files: 0002_newer\.sql/);
       expect((await m.status()).map((r) => r.state)).toEqual(["applied", "ahead"]);
       await expect(m.down({ to: 0 })).rejects.toThrow(/0002_newer\.sql is applied in the database but its file is missing/);
+    });
+
+    it("handles a lower number applied after a higher one (a reserved number landing later)", async () => {
+      const add = (name: string) => {
+        writeFileSync(join(dir, `${name}.sql`), `CREATE TABLE t${name.slice(0, 4)} (id INT);\n`);
+        writeFileSync(join(dir, `${name}.down.sql`), `DROP TABLE IF EXISTS t${name.slice(0, 4)};\n`);
+      };
+      add("0003_later");
+      const m = new Migrator({ databaseUrl: url, dir, log: quiet });
+      await m.up();
+      add("0002_reserved");
+      expect(await m.up()).toEqual(["0002_reserved.sql"]);
+
+      // An older image (no 0002 file) still migrates up and reports it as ahead...
+      const older = mkdtempSync(join(tmpdir(), "ignition-migrations-older-"));
+      for (const f of ["0001_things", "0003_later"]) for (const ext of [".sql", ".down.sql"]) copyFileSync(join(dir, f + ext), join(older, f + ext));
+      const old = new Migrator({ databaseUrl: url, dir: older, log: quiet });
+      expect(await old.up()).toEqual([]);
+      expect((await old.status()).map((r) => `${r.version}:${r.state}`)).toEqual(["1:applied", "2:ahead", "3:applied"]);
+      rmSync(older, { recursive: true, force: true });
+
+      // ...and rolling back to 0003, the older image's newest, undoes 0002, applied after it.
+      expect(await m.down({ to: 3 })).toEqual([2]);
+      expect(await m.down()).toEqual([3]);
+      await expect(m.down({ to: 7 })).rejects.toThrow(/0007 is not applied; applied: 0001/);
     });
 
     it("refuses an up file without its down file", () => {
