@@ -32,10 +32,14 @@ async function main() {
   // Variables from the environment or the embedded services win over .dev.vars only when .dev.vars
   // does not set them; wrangler reads .dev.vars itself.
   const fromDevVars = devVars();
-  const vars = Object.entries({ SERVER_ENVIRONMENT: "development", ...services.vars }).filter(([k]) => !(k in fromDevVars));
+  const port = process.env.SERVER_PORT || "8787";
+  // The worker's own default public URL names port 8080 (npm start's); OAuth redirects must come
+  // back to the port wrangler listens on.
+  const defaults = { SERVER_ENVIRONMENT: "development", SERVER_PUBLIC_URL: process.env.SERVER_PUBLIC_URL || `http://localhost:${port}` };
+  const vars = Object.entries({ ...defaults, ...services.vars }).filter(([k]) => !(k in fromDevVars));
   const args = [
     "dev",
-    "--port", process.env.SERVER_PORT || "8787",
+    "--port", port,
     ...bundleDefines(),
     ...vars.flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...process.argv.slice(2),
