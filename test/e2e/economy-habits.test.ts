@@ -92,6 +92,19 @@ describe("habits", () => {
     expect(streak!.d).toBe(localDate("Pacific/Kiritimati"));
   });
 
+  it("after a move to a timezone behind, a habit logged 'tomorrow' is done today in both answers, paying once", async () => {
+    await setTimezone(u, "Pacific/Kiritimati"); // UTC+14
+    const h = await u.ok("POST", "/api/habits", { name: "Traveller" });
+    await u.ok("POST", `/api/habits/${h.id}/complete`);
+    await setTimezone(u, "Etc/GMT+12"); // UTC−12: today is a day or two earlier
+    const again = await u.ok("POST", `/api/habits/${h.id}/complete`);
+    expect(again).toMatchObject({ xp_awarded: 0, habit: { completed_today: true } });
+    const listed = (await u.ok("GET", "/api/habits")).habits.find((x: { id: string }) => x.id === h.id);
+    expect(listed.completed_today).toBe(true);
+    const [logs] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM habit_logs WHERE habit_id = $1", [h.id]);
+    expect(logs!.n).toBe(1);
+  });
+
   it("an unknown timezone falls back to UTC", async () => {
     await setTimezone(u, "Mars/Olympus_Mons");
     const h = await u.ok("POST", "/api/habits", { name: "Fallback" });

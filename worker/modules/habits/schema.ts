@@ -36,5 +36,7 @@ export interface HabitRow {
 
 export function habitOf(row: HabitRow, today: string) {
   const { last_log_date, ...habit } = row;
-  return { ...habit, completed_today: last_log_date === today };
+  // A log dated after today (the user moved to a timezone behind the one they logged in) counts as
+  // today's, as completing does: one completion per day, whatever the timezone changes.
+  return { ...habit, completed_today: last_log_date !== null && last_log_date >= today };
 }
