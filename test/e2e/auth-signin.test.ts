@@ -220,5 +220,18 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
       const audits = await auditRows([res.headers.get("X-Request-Id")!]);
       expect(audits.map((r) => r.event_type)).toEqual(["account_linked", "login"]); // sorted by name
     });
+
+    it("never links a verified sign-in into an account created from an unverified email (pre-account takeover)", async () => {
+      const victim = person();
+      // Someone claims the victim's address through a provider that does not verify it...
+      const squatter = new Browser(apiUrl());
+      await squatter.signIn("azure", { sub: `az-${victim.sub}`, email: victim.email, tid: AZURE_TENANT });
+      const squatterId = (await (await squatter.fetch("/auth/session")).json()).user.id;
+      // ...then the owner signs in with a provider that does: refused, not let into that account.
+      const owner = new Browser(apiUrl());
+      await expectFailure(await owner.signIn("google", victim), "account_conflict", owner);
+      const accounts = await withClient(databaseUrl(), async (c) => (await c.query("SELECT provider FROM accounts WHERE user_id = $1", [squatterId])).rows);
+      expect(accounts).toEqual([{ provider: "azure-ad" }]);
+    });
   });
 });

@@ -7,8 +7,10 @@ export type SignInResult = { userId: string; created: boolean; linked: boolean }
 
 /**
  * The account-linking policy. Accounts are found by (provider, subject), never by email alone.
- * A new provider links to an existing user by email only when the provider asserts the email is
- * verified; an unverified email that belongs to someone else is refused rather than linked.
+ * A new provider links to an existing user by email only when both sides verified that email:
+ * the provider asserts it now, and the user's email was verified when it was claimed. Otherwise
+ * it is refused rather than linked — in particular an account created from an unverified email
+ * (which anyone could claim) never receives the verified owner's sign-in (pre-account takeover).
  */
 export async function resolveAccount(tx: Sql, ctx: AppContext, provider: OAuthProvider, who: Identity): Promise<SignInResult> {
   const known = await tx.query<{ user_id: string }>(
@@ -18,10 +20,13 @@ export async function resolveAccount(tx: Sql, ctx: AppContext, provider: OAuthPr
   if (known[0]) return { userId: known[0].user_id, created: false, linked: false };
   if (who.email === null) return { refused: "no_email" };
 
-  const sameEmail = await tx.query<{ id: string }>("SELECT id FROM users WHERE lower(email) = lower($1)", [who.email]);
+  const sameEmail = await tx.query<{ id: string; verified: boolean }>(
+    "SELECT id, email_verified IS NOT NULL AS verified FROM users WHERE lower(email) = lower($1)",
+    [who.email],
+  );
   let userId = sameEmail[0]?.id;
   let created = false;
-  if (userId && !who.emailVerified) return { refused: "email_in_use" };
+  if (userId && !(who.emailVerified && sameEmail[0]!.verified)) return { refused: "email_in_use" };
   if (!userId) {
     const rows = await tx.query<{ id: string }>(
       `INSERT INTO users (name, email, email_verified, image) VALUES ($1, $2, CASE WHEN $3 THEN now() END, $4) RETURNING id`,
