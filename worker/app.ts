@@ -10,7 +10,7 @@ import { createRouteTable, type AppRouter, type RouteTable } from "./router";
 import { countedApiHit, currentUser, requireAdmin, requireUser } from "./auth/authenticate";
 import { clientIp, userAgent } from "./auth/client";
 import { changesState, enforceCsrf } from "./auth/csrf";
-import { apiKey, enforceRateLimit, judgeHit } from "./auth/rate-limit";
+import { apiKey, enforceRateLimit, exemptFromApiLimit, judgeHit } from "./auth/rate-limit";
 import { authRoutes } from "./modules/auth/routes";
 import { blobRoutes } from "./modules/blobs/routes";
 import { focusRoutes } from "./modules/focus/routes";
@@ -38,7 +38,7 @@ async function guardStateChange(request: Request, ctx: AppContext): Promise<void
   if (!changesState(request.method)) return;
   await enforceCsrf(ctx, request);
   const user = await currentUser(ctx, request);
-  if (!user) return;
+  if (!user || exemptFromApiLimit(new URL(request.url).pathname)) return;
   const key = apiKey(user.id);
   const limit = ctx.config.auth.apiRateLimitPerMinute;
   const hit = countedApiHit(ctx);

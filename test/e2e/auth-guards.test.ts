@@ -161,12 +161,26 @@ describe("rate limits (counted in PostgreSQL)", () => {
       const b = new Browser(limited.url);
       await b.signIn("google", person());
       for (let i = 0; i < 4; i++) {
-        const forged = await b.post("/auth/signout-others", undefined, { Origin: "https://evil.example" });
+        const forged = await b.post("/auth/accept-tos", { accepted: true }, { Origin: "https://evil.example" });
         expect(forged.status).toBe(403);
       }
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await b.post("/auth/signout-others")).status);
+      for (let i = 0; i < 4; i++) statuses.push((await b.post("/auth/accept-tos", { accepted: true })).status);
       expect(statuses).toEqual([200, 200, 200, 429]);
+    });
+
+    it("never refuses ending sessions: signing out the others and signing out work over the limit", async () => {
+      const who = person();
+      const b = new Browser(limited.url);
+      await b.signIn("google", who);
+      const elsewhere = new Browser(limited.url);
+      await elsewhere.signIn("google", who);
+      for (let i = 0; i < 3; i++) await b.post("/auth/accept-tos", { accepted: true });
+      expect((await b.post("/auth/accept-tos", { accepted: true })).status).toBe(429);
+      expect((await b.post("/auth/signout-others")).status).toBe(200);
+      expect((await (await elsewhere.fetch("/auth/session")).json()).user ?? null).toBeNull();
+      expect((await b.post("/auth/signout")).status).toBe(200);
+      expect((await (await b.fetch("/auth/session")).json()).user ?? null).toBeNull();
     });
   });
 });

@@ -26,6 +26,13 @@ export const countHitSql = (key: string, window: string, from = "") => `
 export const apiKey = (userId: string) => `api:${userId}`;
 
 /**
+ * Requests that end sessions are never refused by the per-user limit: a user (or someone who
+ * stole a session) who has used up the minute must still be able to sign out or revoke it.
+ */
+const ENDS_SESSIONS = /^\/auth\/(signout|signout-others|sessions\/[^/]+)\/?$/;
+export const exemptFromApiLimit = (pathname: string): boolean => ENDS_SESSIONS.test(pathname);
+
+/**
  * Fixed one-minute windows counted in PostgreSQL, so every workerd process and instance shares
  * them. Over the limit → 429 rate_limited with Retry-After; the first refusal in a window is
  * audited (not every one, so a flood does not become a flood of audit rows).
