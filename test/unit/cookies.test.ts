@@ -35,6 +35,7 @@ describe("post-login redirect", () => {
     ["/a/../b", "/b"],
     ["", "/today"],
     ["//evil.test", "/today"],
+    ["/a/../..//evil.test", "/today"],
     ["/\\evil.test", "/today"],
     ["https://evil.test", "/today"],
     ["javascript:alert(1)", "/today"],

@@ -79,7 +79,9 @@ export function safeRedirectPath(value: string | null): string {
   try {
     const resolved = new URL(value, "https://frontend.invalid");
     if (resolved.origin !== "https://frontend.invalid") return fallback;
-    return resolved.pathname + resolved.search + resolved.hash;
+    // Dot segments can normalise into `//host` ("/a/../..//evil"): check what is returned too.
+    const path = resolved.pathname + resolved.search + resolved.hash;
+    return path.startsWith("//") ? fallback : path;
   } catch {
     return fallback;
   }
