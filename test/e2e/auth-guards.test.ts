@@ -65,6 +65,18 @@ describe("CSRF", () => {
     expect(rows).toEqual([{ event_type: "csrf_violation", status: "denied" }]);
   });
 
+  it("audits a flood of forged requests from one address once a minute, refusing every one", async () => {
+    const ip = randomIp();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(apiUrl() + "/auth/signout", { method: "POST", headers: { Origin: "https://evil.test", "X-Forwarded-For": ip } });
+      expect(res.status).toBe(403);
+      ids.push(res.headers.get("X-Request-Id")!);
+    }
+    const rows = await sql("SELECT count(*)::int AS n FROM audit_log WHERE request_id = ANY($1::text[])", [ids]);
+    expect(rows[0].n).toBe(1);
+  });
+
   it("accepts an exact Origin, or an exact Referer origin when Origin is absent", async () => {
     const b = new Browser(apiUrl());
     await b.signIn("google", person());

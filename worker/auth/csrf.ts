@@ -1,6 +1,7 @@
 import type { AppContext } from "../context";
 import { AppError } from "../http/errors";
 import { audit } from "./audit";
+import { countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -37,9 +38,15 @@ export async function enforceCsrf(ctx: AppContext, request: Request): Promise<vo
   const referer = request.headers.get("Referer");
   const fetchSite = request.headers.get("Sec-Fetch-Site");
   try {
-    await audit(ctx.db(), ctx, "csrf_violation", {
-      details: { method: request.method, path: new URL(request.url).pathname, origin, referer_origin: referer ? originOf(referer) : null, sec_fetch_site: fetchSite },
-    });
+    // Audited once per client address and minute, so a flood of forged requests is not a flood of
+    // audit rows (the same policy as rate_limited).
+    const db = ctx.db();
+    const [hit] = await db.query<Hit>(countHitSql("$1", "$2"), [`csrf:${ctx.clientIp ?? "unknown"}`, WINDOW_SECONDS]);
+    if (hit?.count === 1) {
+      await audit(db, ctx, "csrf_violation", {
+        details: { method: request.method, path: new URL(request.url).pathname, origin, referer_origin: referer ? originOf(referer) : null, sec_fetch_site: fetchSite },
+      });
+    }
   } catch (err) {
     ctx.log.warn("could not audit a CSRF violation", { request_id: ctx.requestId, error: String(err) });
   }
