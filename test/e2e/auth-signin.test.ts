@@ -194,6 +194,15 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
   );
 
   describe("account linking", () => {
+    it("parallel first sign-ins of one new identity all succeed, into one user", async () => {
+      const who = person();
+      const browsers = [0, 1, 2, 3].map(() => new Browser(apiUrl()));
+      const results = await Promise.all(browsers.map((b) => b.signIn("google", who)));
+      expect(results.map((r) => r.headers.get("Location"))).toEqual(browsers.map(() => `${FRONTEND}/today`));
+      const ids = await Promise.all(browsers.map(async (b) => (await (await b.fetch("/auth/session")).json()).user.id));
+      expect(new Set(ids).size).toBe(1);
+    });
+
     it("identifies accounts by provider and subject, not by email", async () => {
       const who = person();
       const b1 = new Browser(apiUrl());

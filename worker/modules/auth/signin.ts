@@ -6,6 +6,7 @@ import { exchangeCode, providerConfig, TokenError, verifyIdToken } from "../../a
 import { readSessionToken } from "../../auth/session-cookie";
 import { createSession, revokeSessionByToken } from "../../auth/sessions";
 import type { AppContext } from "../../context";
+import { sqlState } from "../../db/errors";
 import { AppError } from "../../http/errors";
 
 export function callbackUrl(ctx: AppContext, provider: OAuthProvider): string {
@@ -79,7 +80,7 @@ export async function finishSignIn(ctx: AppContext, provider: OAuthProvider, req
   const who = provider.identity(claims);
   const previousToken = await readSessionToken(ctx.config, request);
   let cookie: string | null = null;
-  const outcome = await ctx.db().transaction(async (tx) => {
+  const signIn = () => ctx.db().transaction(async (tx) => {
     const result = await resolveAccount(tx, ctx, provider, who);
     if ("refused" in result) return result;
     // A session this browser already had ends: one sign-in, one live session id.
@@ -95,6 +96,16 @@ export async function finishSignIn(ctx: AppContext, provider: OAuthProvider, req
     });
     return result;
   });
+  let outcome;
+  try {
+    outcome = await signIn();
+  } catch (err) {
+    // A concurrent first sign-in of the same identity (a double click) created the user or the
+    // account first: run again, and this time find it.
+    if (sqlState(err) !== "23505") throw err;
+    cookie = null;
+    outcome = await signIn();
+  }
   if ("refused" in outcome) return failed(ctx, provider, outcome.refused, "account_conflict");
   if (cookie) ctx.cookies.push(cookie);
   // Housekeeping rides on sign-ins: drop sessions long expired or revoked (a few % of sign-ins).
