@@ -154,6 +154,27 @@ describe("sessions", () => {
     expect(audits.map((r) => r.event_type)).toEqual(["role_granted", "role_granted", "role_revoked"]);
   });
 
+  it("parallel requests after a role change rotate the session once", async () => {
+    const { b, who } = await signedIn();
+    const cli = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", who.email!, "moderator"], {
+      env: { ...process.env, DATABASE_URL: databaseUrl() }, encoding: "utf8",
+    });
+    expect(cli.stderr).toBe("");
+    const replies = await Promise.all([0, 1, 2, 3].map(() => b.fetch("/auth/session")));
+    for (const r of replies) expect(r.status).toBe(200);
+    const live = await sql(
+      "SELECT count(*)::int AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 AND s.revoked_at IS NULL",
+      [who.email],
+    );
+    expect(live[0].n).toBe(1);
+    const rotated = await sql(
+      "SELECT count(*)::int AS n FROM audit_log a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND a.event_type = 'session_rotated'",
+      [who.email],
+    );
+    expect(rotated[0].n).toBe(1);
+    expect((await me(b)).user.role).toBe("moderator");
+  });
+
   it("deleting a user ends all of their sessions", async () => {
     const { b, who } = await signedIn();
     await sql("DELETE FROM users WHERE email = $1", [who.email]);

@@ -172,8 +172,11 @@ export async function revokeOtherSessions(sql: Sql, userId: string, keep: string
  */
 export async function rotateSession(sql: Sql, ctx: AppContext, user: AuthUser, reason: string): Promise<string | null> {
   if (user.devBypass || user.sessionId === null) return null;
+  // Claim the old session first. Of parallel requests that all found it due for rotation, one
+  // rotates and the others carry on without a new cookie; and a session ended meanwhile (signed
+  // out) is not reborn as a new one.
+  if (!(await revokeSession(sql, user.id, user.sessionId, "rotated"))) return null;
   const next = await createSession(sql, ctx, user.id, { rotatedFrom: user.sessionId, expiresAt: user.sessionExpiresAt ?? undefined });
-  await revokeSession(sql, user.id, user.sessionId, "rotated");
   await audit(sql, ctx, "session_rotated", {
     userId: user.id,
     sessionId: next.id,
