@@ -75,7 +75,13 @@ async function route(table: RouteTable, request: Request, ctx: AppContext): Prom
   // The CSRF check and rate limit run as the matched route's first step (see createHandler):
   // a request no handler takes gets 404/405 without them, since nothing would change.
   const response = await table.dispatch(head ? new Request(request, { method: "GET" }) : request, ctx);
-  if (response !== undefined) return head ? new Response(null, response) : response;
+  if (response !== undefined) {
+    if (!head) return response;
+    // The GET handler's body is dropped: cancel it, so a stream from elsewhere (a blob from the
+    // store) stops now instead of downloading on until the request's context ends.
+    await response.body?.cancel().catch(() => undefined);
+    return new Response(null, response);
+  }
   const allowed = table.allowedMethods(url.pathname);
   if (allowed.length === 0) throw new AppError("not_found", `No route for ${request.method} ${url.pathname}`);
   if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });

@@ -67,12 +67,14 @@ describe("storage sweep", () => {
     const kept = await (await uploadRaw(b, bytes(2000), "image/jpeg")).json();
     const other = await (await uploadRaw(b, bytes(3000), "application/json")).json();
     const pending = await presignedUpload(b, "in flight");
+    // Made more than 10 minutes ago: no upload URL of theirs can still be valid.
+    await sql("UPDATE blobs SET created_at = now() - interval '11 minutes' WHERE key = ANY($1)", [[kept.key, other.key]]);
 
     await sql("DELETE FROM users WHERE id = $1", [user.id]);
     expect(await sql("SELECT id FROM blobs WHERE user_id = $1", [user.id])).toEqual([]);
     const queued = await sql("SELECT key, not_before <= now() AS due FROM blob_deletions WHERE key LIKE $1 ORDER BY key", [`${user.id}/%`]);
     expect(queued).toHaveLength(3);
-    // A pending upload's URL may still be used for a few minutes: its object waits until then.
+    // A blob made in the last 10 minutes may still have a live upload URL: its object waits until then.
     expect(queued.filter((q) => !q.due).map((q) => q.key)).toEqual([pending.key]);
 
     await sweep(await admin());

@@ -3,7 +3,7 @@
 // and expiry.
 import { describe, expect, it } from "vitest";
 import { S3BlobStore } from "../../worker/storage/s3";
-import { bytes, MiB, objectInStore, signedIn } from "../support/blobs";
+import { bytes, MiB, objectInStore, signedIn, sql } from "../support/blobs";
 import { storage } from "../support/env";
 
 type B = Awaited<ReturnType<typeof signedIn>>;
@@ -144,5 +144,66 @@ describe("upload-url → PUT → complete", () => {
     expect((await missing.json()).details.map((d: { field: string }) => d.field)).toEqual(["filename"]);
     const notJson = await b.fetch("/api/blobs/upload-url", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "x" });
     expect(notJson.status).toBe(415);
+  });
+});
+
+describe("the upload URL after complete", () => {
+  async function completed(b: B, data: string) {
+    const u = await uploadUrl(b, { filename: "a.txt", mime_type: "text/plain" }); // no size_bytes: the length is not signed
+    expect((await fetch(u.url, { method: "PUT", headers: u.headers, body: data })).status).toBe(200);
+    expect((await b.post(`/api/blobs/${u.id}/complete`)).status).toBe(200);
+    return u as { id: string; key: string; url: string; headers: Record<string, string> };
+  }
+
+  it("an object replaced through the still-valid URL is not served (404, like a missing object)", async () => {
+    const b = await signedIn();
+    for (const replacement of ["vwxyz", "a longer replacement"]) {
+      const u = await completed(b, "abcde");
+      expect(await (await b.fetch(`/api/blobs/${u.id}`)).text()).toBe("abcde");
+      expect((await fetch(u.url, { method: "PUT", headers: u.headers, body: replacement })).status).toBe(200);
+      expect((await objectInStore(u.key))!.toString()).toBe(replacement); // the store took it
+      for (const headers of [{}, { Range: "bytes=0-2" }]) {
+        const res = await b.fetch(`/api/blobs/${u.id}`, { headers });
+        expect(res.status, replacement).toBe(404);
+        expect(await res.json()).toMatchObject({ error: "not_found", message: `Blob ${u.id} not found` });
+      }
+    }
+  });
+
+  it("a deleted blob's key stays queued until its upload URL is dead, so a late PUT cannot leave an orphan", async () => {
+    const b = await signedIn();
+    const u = await completed(b, "abcde");
+    expect((await b.fetch(`/api/blobs/${u.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await objectInStore(u.key)).toBeNull();
+    const queued = await sql("SELECT not_before > now() AS later, not_before - now() > interval '9 minutes' AS waits FROM blob_deletions WHERE key = $1", [u.key]);
+    expect(queued).toEqual([{ later: true, waits: true }]);
+    // The URL still works: the object is back, and the queue entry will delete it again.
+    expect((await fetch(u.url, { method: "PUT", headers: u.headers, body: "again" })).status).toBe(200);
+    expect(await objectInStore(u.key)).not.toBeNull();
+    expect(await sql("SELECT key FROM blob_deletions WHERE key = $1", [u.key])).toEqual([{ key: u.key }]);
+  });
+});
+
+describe("pending uploads per user", () => {
+  it("at most 20 at once: the 21st upload-url is 409 until one is completed or cancelled", async () => {
+    const b = await signedIn();
+    const pending = [];
+    for (let i = 0; i < 20; i++) pending.push(await uploadUrl(b, { filename: `${i}.txt`, mime_type: "text/plain" }));
+    const refused = await b.post("/api/blobs/upload-url", { filename: "21.txt", mime_type: "text/plain" });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: "conflict", message: expect.stringContaining("20 uploads") });
+    // Other users are not affected.
+    expect((await (await signedIn()).post("/api/blobs/upload-url", { filename: "a.txt", mime_type: "text/plain" })).status).toBe(200);
+    // Completing one frees a slot; so does cancelling one (DELETE).
+    expect((await fetch(pending[0].url, { method: "PUT", headers: pending[0].headers, body: "x" })).status).toBe(200);
+    expect((await b.post(`/api/blobs/${pending[0].id}/complete`)).status).toBe(200);
+    await uploadUrl(b, { filename: "21.txt", mime_type: "text/plain" });
+    expect((await b.post("/api/blobs/upload-url", { filename: "22.txt", mime_type: "text/plain" })).status).toBe(409);
+    expect((await b.fetch(`/api/blobs/${pending[1].id}`, { method: "DELETE" })).status).toBe(200);
+    // Concurrent requests for the last slot: exactly one gets it.
+    const burst = await Promise.all(Array.from({ length: 3 }, () => b.post("/api/blobs/upload-url", { filename: "x.txt", mime_type: "text/plain" })));
+    expect(burst.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    const user = (await (await b.fetch("/auth/session")).json()).user;
+    expect(await sql("SELECT count(*)::int AS n FROM blobs WHERE user_id = $1 AND status = 'pending'", [user.id])).toEqual([{ n: 20 }]);
   });
 });

@@ -125,6 +125,22 @@ describe("POST /api/blobs/upload and /blobs/upload", () => {
     expect(await rowsOf(await emailOf(b))).toEqual([]);
   });
 
+  it("metadata nested too deeply is 422 on metadata, not a crash; moderate nesting is stored", async () => {
+    const b = await signedIn();
+    const nested = (depth: number) => '{"a":' + "[".repeat(depth) + "]".repeat(depth) + "}";
+    const deep = await uploadForm(b, [{ name: "metadata", value: nested(8000) }, { name: "file", value: "hi", filename: "a.txt", type: "text/plain" }]);
+    expect(deep.status).toBe(422);
+    expect(await deep.json()).toMatchObject({ error: "validation_error", details: [{ field: "metadata", message: expect.stringContaining("32") }] });
+    // After the file part as well (the stored file is discarded again).
+    const late = await uploadForm(b, [{ name: "file", value: "hi", filename: "a.txt", type: "text/plain" }, { name: "metadata", value: nested(33) }]);
+    expect(late.status).toBe(422);
+    expect(await rowsOf(await emailOf(b))).toEqual([]);
+    const ok = await uploadForm(b, [{ name: "metadata", value: nested(30) }, { name: "file", value: "hi", filename: "a.txt", type: "text/plain" }]);
+    expect(ok.status).toBe(200);
+    const info = await (await b.fetch(`/api/blobs/${(await ok.json()).id}/info`)).json();
+    expect(JSON.stringify(info.metadata)).toBe(nested(30));
+  });
+
   it("size limits are inclusive: an image of exactly 10 MiB is stored, one byte more is 413", async () => {
     const b = await signedIn();
     const exact = await uploadRaw(b, bytes(10 * MiB), "image/png");

@@ -1,7 +1,10 @@
-// Helpers for the blob tests: signed-in browsers, uploads in both forms, and a direct look at the
-// S3 server (signed requests with aws4fetch, and the folder s3rver keeps objects in).
+// Helpers for the blob tests: signed-in browsers, uploads in both forms, a direct look at the S3
+// server (signed requests with aws4fetch, and the folder s3rver keeps objects in), and a proxy
+// in front of it that holds large downloads open.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { AwsClient } from "aws4fetch";
 import { expect } from "vitest";
@@ -66,4 +69,47 @@ export function objectFileExists(key: string): boolean {
   const parts = key.split("/");
   const name = parts.pop()!;
   return existsSync(join(s.directory, s.STORAGE_BUCKET!, ...parts, `${name}._S3rver_object`));
+}
+
+export interface HoldingStore {
+  /** Use as STORAGE_ENDPOINT: everything is passed on to the test S3 server (Host kept, so signatures hold). */
+  url: string;
+  /** One entry per GET of an object of 1 MiB or more: whether our side of it has been closed. */
+  largeGets: Array<{ closed: boolean }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy in front of the S3 server that sends only the first 64 KiB of a large object and then
+ * holds the rest until the client goes away, so a test can see whether a download was cancelled.
+ */
+export async function holdingStore(): Promise<HoldingStore> {
+  const target = new URL(storage().STORAGE_ENDPOINT!);
+  const largeGets: HoldingStore["largeGets"] = [];
+  const server = createServer((req, res) => {
+    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+      res.writeHead(upRes.statusCode!, upRes.headers);
+      if (req.method !== "GET" || upRes.statusCode !== 200 || Number(upRes.headers["content-length"]) < MiB) return void upRes.pipe(res);
+      const get = { closed: false };
+      largeGets.push(get);
+      upRes.once("data", (chunk: Buffer) => {
+        upRes.pause();
+        res.write(chunk.subarray(0, 64 * 1024));
+      });
+      res.on("close", () => {
+        get.closed = true;
+        upRes.destroy();
+      });
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    largeGets,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }

@@ -1,9 +1,12 @@
 // Pure blob rules: MIME allow-list → category / extension, size limits (inclusive), key layout,
-// filename sanitising and Content-Disposition, usage formatting and signed-URL expiry format.
-import { describe, expect, it } from "vitest";
+// filename sanitising and Content-Disposition, usage formatting and signed-URL expiry format, and
+// how S3BlobStore.get reads a store's answer (If-Match, Content-Range) with fetch stubbed.
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { expiryTimestamp, formatBytes } from "../../worker/modules/blobs/format";
 import { asciiFallback, contentDisposition, sanitizeFilename, urlSafeFilename } from "../../worker/storage/filename";
+import { ObjectChanged } from "../../worker/storage/blob-store";
 import { blobKey, parseBlobKey } from "../../worker/storage/keys";
+import { S3BlobStore } from "../../worker/storage/s3";
 import { ALLOWED_MIME_TYPES, categoryOf, essence, extensionOf, isAllowedMime, MAX_BYTES, maxBytesFor, withinLimit } from "../../worker/storage/mime";
 
 const MiB = 1024 * 1024;
@@ -132,5 +135,56 @@ describe("usage formatting and expiry timestamps", () => {
 
   it("writes signed-URL expiry as RFC 3339 UTC with +00:00, whole seconds", () => {
     expect(expiryTimestamp(new Date("2026-01-08T10:00:00.123Z"))).toBe("2026-01-08T10:00:00+00:00");
+  });
+});
+
+describe("S3BlobStore.get: conditional and partial reads", () => {
+  const store = new S3BlobStore({ endpoint: "http://s3.test", bucket: "b", region: "auto", accessKeyId: "k", secretAccessKey: "s", publicEndpoint: null });
+  let sent: Request[] = [];
+  /** Every request answers `status` with `body` and these headers; the stream reports whether it was cancelled. */
+  function answer(status: number, headers: Record<string, string>, body = "0123456789") {
+    const state = { cancelled: false };
+    sent = [];
+    vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
+      sent.push(new Request(url, init));
+      const stream = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(new TextEncoder().encode(body)),
+        cancel: () => void (state.cancelled = true),
+      });
+      return new Response(stream, { status, headers });
+    });
+    return state;
+  }
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("sends If-Match with the quoted ETag; 412 → ObjectChanged, with the body cancelled", async () => {
+    const state = answer(412, {}, "<Error><Code>PreconditionFailed</Code></Error>");
+    await expect(store.get("u/other/x.txt", { ifMatch: "abc" })).rejects.toBeInstanceOf(ObjectChanged);
+    expect(sent[0]!.headers.get("If-Match")).toBe('"abc"');
+    expect(state.cancelled).toBe(true);
+  });
+
+  it("a store that ignores If-Match and sends another ETag → ObjectChanged; the same ETag is read", async () => {
+    const state = answer(200, { ETag: '"other"', "Content-Length": "10" });
+    await expect(store.get("k", { ifMatch: "abc" })).rejects.toMatchObject({ name: "ObjectChanged", expected: "abc", found: "other" });
+    expect(state.cancelled).toBe(true);
+    answer(200, { ETag: '"abc"', "Content-Length": "10" });
+    expect(await store.get("k", { ifMatch: "abc" })).toMatchObject({ length: 10, etag: "abc", range: null });
+    answer(200, { ETag: '"abc"', "Content-Length": "10" });
+    await store.get("k");
+    expect(sent[0]!.headers.get("If-Match")).toBeNull();
+  });
+
+  it("takes the span of a 206 from the store's Content-Range, not from the range asked for", async () => {
+    answer(206, { ETag: '"abc"', "Content-Length": "10", "Content-Range": "bytes 0-9/10" });
+    const got = await store.get("k", { range: { start: 0, end: 0 } });
+    expect(sent[0]!.headers.get("Range")).toBe("bytes=0-0");
+    expect(got).toMatchObject({ length: 10, range: { start: 0, end: 9, size: 10 } });
+    // A 206 whose headers do not describe its body cannot be passed on.
+    for (const headers of [{ "Content-Length": "10" }, { "Content-Length": "5", "Content-Range": "bytes 0-9/10" }]) {
+      const state = answer(206, headers);
+      await expect(store.get("k", { range: { start: 0, end: 0 } })).rejects.toMatchObject({ code: "storage_unavailable" });
+      expect(state.cancelled).toBe(true);
+    }
   });
 });

@@ -11,11 +11,21 @@ export interface ObjectInfo {
 
 export interface ObjectBody {
   body: ReadableStream<Uint8Array>;
-  /** Bytes in this response (the range's length for a partial read). */
+  /** Bytes in this response (the span's length for a partial read). */
   length: number;
   etag: string;
-  /** True when the store answered the requested range (206), false when it sent everything. */
-  partial: boolean;
+  /**
+   * The span the store sent, from its own Content-Range, when it answered with 206 (it may differ
+   * from the range asked for); null when it sent the whole object.
+   */
+  range: { start: number; end: number; size: number } | null;
+}
+
+export interface GetOptions {
+  /** Inclusive byte range. */
+  range?: { start: number; end: number };
+  /** The ETag (unquoted) the object must still have; otherwise get() throws ObjectChanged. */
+  ifMatch?: string;
 }
 
 export interface PutOptions {
@@ -47,10 +57,18 @@ export class ObjectTooLarge extends Error {
   }
 }
 
+/** Thrown by get() when the object under the key is no longer the one with the ETag asked for. */
+export class ObjectChanged extends Error {
+  constructor(readonly expected: string, readonly found: string | null) {
+    super(`object changed: ETag ${found ?? "(unknown)"} instead of ${expected}`);
+    this.name = "ObjectChanged";
+  }
+}
+
 export interface BlobStore {
   put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions): Promise<{ size: number; etag: string }>;
-  /** The object, or a byte range of it (inclusive end); null when the key does not exist. */
-  get(key: string, range?: { start: number; end: number }): Promise<ObjectBody | null>;
+  /** The object, or a byte range of it; null when the key does not exist. */
+  get(key: string, opts?: GetOptions): Promise<ObjectBody | null>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;

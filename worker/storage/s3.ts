@@ -8,8 +8,8 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { StorageConfig } from "../config";
 import { AppError } from "../http/errors";
-import type { BlobStore, ObjectBody, ObjectInfo, PresignGetOptions, PresignPutOptions, PutOptions } from "./blob-store";
-import { ObjectTooLarge } from "./blob-store";
+import type { BlobStore, GetOptions, ObjectBody, ObjectInfo, PresignGetOptions, PresignPutOptions, PutOptions } from "./blob-store";
+import { ObjectChanged, ObjectTooLarge } from "./blob-store";
 import { putInParts } from "./s3-multipart";
 
 export interface S3Request {
@@ -124,20 +124,34 @@ export class S3BlobStore implements BlobStore {
     return { size: bytes.byteLength, etag: unquote(res.headers.get("ETag")) };
   }
 
-  async get(key: string, range?: { start: number; end: number }): Promise<ObjectBody | null> {
-    const headers: Record<string, string> = range ? { Range: `bytes=${range.start}-${range.end}` } : {};
+  async get(key: string, opts: GetOptions = {}): Promise<ObjectBody | null> {
+    const headers: Record<string, string> = {};
+    if (opts.range) headers.Range = `bytes=${opts.range.start}-${opts.range.end}`;
+    if (opts.ifMatch) headers["If-Match"] = `"${opts.ifMatch}"`;
     const res = await this.send({ method: "GET", url: this.objectUrl(key), headers });
-    if (res.status === 404) {
+    if (res.status === 404 || (res.status === 412 && opts.ifMatch)) {
       await res.body?.cancel();
+      if (res.status === 412) throw new ObjectChanged(opts.ifMatch!, null);
       return null;
     }
     if ((res.status !== 200 && res.status !== 206) || res.body === null) throw await unexpected(res, "GET object");
-    return {
-      body: res.body,
-      length: Number(res.headers.get("Content-Length") ?? "0"),
-      etag: unquote(res.headers.get("ETag")),
-      partial: res.status === 206,
-    };
+    const etag = res.headers.get("ETag");
+    // Not every store honours If-Match (s3rver ignores it): compare the ETag it sent as well.
+    if (opts.ifMatch && etag !== null && unquote(etag) !== opts.ifMatch) {
+      await res.body.cancel();
+      throw new ObjectChanged(opts.ifMatch, unquote(etag));
+    }
+    const declared = res.headers.get("Content-Length");
+    if (res.status === 200) return { body: res.body, length: Number(declared ?? "0"), etag: unquote(etag), range: null };
+    // 206: the span actually sent, which a store may choose differently from the one asked for.
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get("Content-Range") ?? "");
+    const range = m ? { start: Number(m[1]), end: Number(m[2]), size: Number(m[3]) } : null;
+    const length = range === null ? NaN : range.end - range.start + 1;
+    if (!(length > 0) || (declared !== null && Number(declared) !== length)) {
+      await res.body.cancel();
+      throw storageFailure("GET object", `206 with Content-Range ${res.headers.get("Content-Range")} and Content-Length ${declared}`);
+    }
+    return { body: res.body, length, etag: unquote(etag), range };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

@@ -1,10 +1,13 @@
 // SQL for blobs and the object-deletion queue. Every by-id statement carries the owner, so another
 // user's id finds nothing (404), exactly like an id that does not exist.
+import { utc } from "../../db/json";
 import type { Sql } from "../../db/sql";
 import type { BlobCategory } from "../../storage/mime";
 import type { BlobRow } from "./schema";
 
-const COLUMNS = "id, user_id, key, filename, mime_type, category, size_bytes, etag, status, metadata, created_at, completed_at";
+// uploaded_at as every other timestamp goes out (microseconds; a JS Date would keep milliseconds).
+const COLUMNS = `id, user_id, key, filename, mime_type, category, size_bytes, etag, status, metadata,
+  ${utc("COALESCE(completed_at, created_at)")} AS uploaded_at`;
 
 export interface NewBlob {
   id: string;
@@ -23,6 +26,19 @@ export async function insertPendingBlob(sql: Sql, b: NewBlob): Promise<BlobRow> 
     [b.id, b.userId, b.key, b.filename, b.mimeType, b.category, b.metadata === undefined ? null : JSON.stringify(b.metadata)],
   );
   return rows[0]!;
+}
+
+/**
+ * The user's unexpired pending uploads, counted under a per-user lock held until the transaction
+ * ends, so that concurrent callers (count, then insert) take turns and cannot pass a cap together.
+ */
+export async function lockedPendingCount(tx: Sql, userId: string): Promise<number> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('blobs.pending'), hashtext($1))", [userId]);
+  const rows = await tx.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM blobs WHERE user_id = $1 AND status = 'pending' AND created_at >= now() - interval '1 day'",
+    [userId],
+  );
+  return rows[0]!.n;
 }
 
 export async function markBlobReady(

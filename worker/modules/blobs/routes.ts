@@ -11,6 +11,7 @@ import { json } from "../../http/response";
 import { parseQuery } from "../../http/params";
 import { parseBody } from "../../http/validate";
 import type { AppRouter, Handler } from "../../router";
+import { ObjectChanged, type ObjectBody } from "../../storage/blob-store";
 import { contentDisposition, urlSafeFilename } from "../../storage/filename";
 import { essence, withinLimit } from "../../storage/mime";
 import { expiryTimestamp, formatBytes } from "./format";
@@ -18,7 +19,7 @@ import { listReadyBlobs, readyBytes } from "./repo";
 import { blobInfo, listQuery, uploadResult, uploadUrlBody, type BlobRow } from "./schema";
 import {
   completeUpload,
-  createPendingBlob,
+  createPresignedBlob,
   notFound,
   PRESIGNED_GET_SECONDS,
   PRESIGNED_PUT_SECONDS,
@@ -59,7 +60,7 @@ const uploadUrl: BlobHandler = async (req, ctx, user) => {
   if (body.size_bytes !== undefined && !withinLimit(mime, body.size_bytes)) {
     throw new AppError("validation_error", sizeMessage(body.size_bytes, mime), [{ field: "size_bytes", message: "exceeds the limit for this type" }]);
   }
-  const row = await createPendingBlob(ctx, user, mime, body.filename);
+  const row = await createPresignedBlob(ctx, user, mime, body.filename);
   const url = await ctx.storage().presignPut(row.key, { contentType: mime, contentLength: body.size_bytes, expiresInSeconds: PRESIGNED_PUT_SECONDS });
   const headers: Record<string, string> = { "Content-Type": mime };
   if (body.size_bytes !== undefined) headers["Content-Length"] = String(body.size_bytes);
@@ -77,6 +78,27 @@ const usage: BlobHandler = async (_req, ctx, user) => {
   return json({ total_bytes: total, formatted: formatBytes(total) });
 };
 
+/**
+ * The row's object as it was stored. The presigned PUT URL stays valid a few minutes after
+ * complete, so the object may have been replaced since (another size, other bytes): read only the
+ * ETag recorded then; anything else is served as missing (404).
+ */
+async function storedObject(ctx: AppContext, row: BlobRow, range?: { start: number; end: number }): Promise<ObjectBody> {
+  let object: ObjectBody | null;
+  try {
+    object = await ctx.storage().get(row.key, { range, ifMatch: row.etag || undefined });
+  } catch (err) {
+    if (!(err instanceof ObjectChanged)) throw err;
+    ctx.log.warn("blob object replaced after it was stored", { request_id: ctx.requestId, key: row.key, etag: row.etag, found: err.found });
+    throw notFound(row.id);
+  }
+  if (object === null) {
+    ctx.log.warn("blob row without its object", { request_id: ctx.requestId, key: row.key });
+    throw notFound(row.id);
+  }
+  return object;
+}
+
 /** Streams the object (or one byte range of it) from the store through to the client. */
 const read: BlobHandler = async (req, ctx, user) => {
   const id = req.params.id ?? "";
@@ -86,11 +108,7 @@ const read: BlobHandler = async (req, ctx, user) => {
   if (range.kind === "unsatisfiable") {
     throw new AppError("range_not_satisfiable", `Range not satisfiable: the blob has ${size} bytes`, undefined, { "Content-Range": `bytes */${size}` });
   }
-  const object = await ctx.storage().get(row.key, range.kind === "range" ? range : undefined);
-  if (object === null) {
-    ctx.log.warn("blob row without its object", { request_id: ctx.requestId, key: row.key });
-    throw notFound(id);
-  }
+  const object = await storedObject(ctx, row, range.kind === "range" ? range : undefined);
   const headers = new Headers({
     "Content-Type": row.mime_type,
     // The store's body has a known length, so workerd sends it anyway; set here for HEAD as well.
@@ -102,9 +120,10 @@ const read: BlobHandler = async (req, ctx, user) => {
     // Served from the API's origin: never let a stored file (an SVG, say) run script there.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
   });
-  const partial = range.kind === "range" && object.partial;
-  if (partial) headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
-  return new Response(object.body, { status: partial ? 206 : 200, headers });
+  // The store's own span: it may send more than asked for, or ignore the range (200, everything).
+  const sent = object.range;
+  if (sent !== null) headers.set("Content-Range", `bytes ${sent.start}-${sent.end}/${sent.size}`);
+  return new Response(object.body, { status: sent !== null ? 206 : 200, headers });
 };
 
 const info: BlobHandler = async (req, ctx, user) => json(blobInfo(await readyBlob(ctx, user, req.params.id ?? "")));

@@ -27,8 +27,8 @@ export interface BlobRow {
   etag: string | null;
   status: "pending" | "ready";
   metadata: unknown;
-  created_at: Date;
-  completed_at: Date | null;
+  /** completed_at, or created_at while pending: RFC 3339 UTC with microseconds (spec §2.10). */
+  uploaded_at: string;
 }
 
 /** What POST /upload and POST /{id}/complete answer. */
@@ -47,7 +47,7 @@ export function uploadResult(row: BlobRow) {
 export function blobInfo(row: BlobRow) {
   return {
     ...uploadResult(row),
-    uploaded_at: (row.completed_at ?? row.created_at).toISOString(),
+    uploaded_at: row.uploaded_at,
     etag: row.etag,
     metadata: row.metadata ?? null,
   };

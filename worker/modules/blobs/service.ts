@@ -9,7 +9,7 @@ import { ObjectTooLarge } from "../../storage/blob-store";
 import { sanitizeFilename } from "../../storage/filename";
 import { blobKey, isUuid } from "../../storage/keys";
 import { categoryOf, essence, extensionOf, isAllowedMime, maxBytesFor, withinLimit } from "../../storage/mime";
-import { deleteBlobRow, findBlob, finishDeletions, insertPendingBlob, markBlobReady } from "./repo";
+import { deleteBlobRow, findBlob, finishDeletions, insertPendingBlob, lockedPendingCount, markBlobReady, type NewBlob } from "./repo";
 import type { BlobRow } from "./schema";
 
 /** Presigned URL lifetimes (spec §2.14). */
@@ -35,11 +35,17 @@ export function uploadTooLarge(size: number | null, mime: string): AppError {
   return new AppError("payload_too_large", sizeMessage(size, mime));
 }
 
-/** Creates the pending row (and so the key) for an upload the caller is about to write. */
-export async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
+/**
+ * Presigned uploads one user may have pending at once. An unsized upload URL takes an object of
+ * any size the store allows until complete (or the day's expiry) deletes it, so their number is
+ * what bounds a user's uncounted bytes in the bucket.
+ */
+const MAX_PENDING_UPLOADS = 20;
+
+function newBlob(user: AuthUser, mime: string, filename: string | null, metadata?: unknown): NewBlob {
   requireAllowedMime(mime);
   const id = crypto.randomUUID();
-  return insertPendingBlob(ctx.db(), {
+  return {
     id,
     userId: user.id,
     key: blobKey(user.id, id, mime),
@@ -47,6 +53,26 @@ export async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: s
     mimeType: mime,
     category: categoryOf(mime),
     metadata,
+  };
+}
+
+/** Creates the pending row (and so the key) for an upload the caller is about to write. */
+export async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
+  return insertPendingBlob(ctx.db(), newBlob(user, mime, filename, metadata));
+}
+
+/** The pending row for upload-url: 409 when the user already has MAX_PENDING_UPLOADS in progress. */
+export async function createPresignedBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string): Promise<BlobRow> {
+  const blob = newBlob(user, mime, filename);
+  return ctx.db().transaction(async (tx) => {
+    if ((await lockedPendingCount(tx, user.id)) >= MAX_PENDING_UPLOADS) {
+      throw new AppError(
+        "conflict",
+        `Too many uploads in progress: at most ${MAX_PENDING_UPLOADS} uploads may be pending at once. ` +
+          "Complete or cancel (DELETE /api/blobs/{id}) one first; unfinished uploads expire after a day",
+      );
+    }
+    return insertPendingBlob(tx, blob);
   });
 }
 

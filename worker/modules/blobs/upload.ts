@@ -25,14 +25,29 @@ function declaredLength(request: Request): number | null {
   return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
 }
 
-/** PostgreSQL's jsonb refuses NUL characters and unpaired surrogates in strings and keys. */
-function storableJson(value: unknown): boolean {
-  if (typeof value === "string") return !/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
-  if (Array.isArray(value)) return value.every(storableJson);
-  if (typeof value === "object" && value !== null) {
-    return Object.entries(value).every(([k, v]) => storableJson(k) && storableJson(v));
+/**
+ * Deeper metadata is refused (422): nothing needs it, and what handles it after us (JSON.stringify,
+ * PostgreSQL's jsonb) recurses over it. Our own walk uses an explicit stack for the same reason.
+ */
+const MAX_METADATA_DEPTH = 32;
+const UNSTORABLE_STRING = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why the value cannot be stored, or null. jsonb refuses NUL and unpaired surrogates in strings and keys. */
+function metadataProblem(root: unknown): string | null {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, depth } = item;
+    if (typeof value === "string") {
+      if (UNSTORABLE_STRING.test(value)) return "must not contain NUL characters or unpaired surrogates";
+    } else if (typeof value === "object" && value !== null) {
+      if (depth > MAX_METADATA_DEPTH) return `must not be nested more than ${MAX_METADATA_DEPTH} levels deep`;
+      for (const [k, v] of Object.entries(value)) {
+        if (!Array.isArray(value)) stack.push({ value: k, depth });
+        stack.push({ value: v, depth: depth + 1 });
+      }
+    }
   }
-  return true;
+  return null;
 }
 
 function parseMetadata(text: string): Record<string, unknown> {
@@ -45,11 +60,8 @@ function parseMetadata(text: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new AppError("validation_error", "metadata must be a JSON object", [{ field: "metadata", message: "must be a JSON object" }]);
   }
-  if (!storableJson(value)) {
-    throw new AppError("validation_error", "metadata contains characters that cannot be stored", [
-      { field: "metadata", message: "must not contain NUL characters or unpaired surrogates" },
-    ]);
-  }
+  const problem = metadataProblem(value);
+  if (problem !== null) throw new AppError("validation_error", `metadata ${problem}`, [{ field: "metadata", message: problem }]);
   return value as Record<string, unknown>;
 }
 
