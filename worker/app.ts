@@ -137,8 +137,10 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
   applySecurityHeaders(h, { https: ctx.config.publicUrl.startsWith("https:") });
   applyCors(request, h, ctx.config.corsAllowedOrigins);
 
-  const matched = (request as { route?: string }).route;
-  const routePattern = matched === undefined ? "unmatched" : matched || "/";
+  // The route that took the request; for one answered before routing (the auth gate) or routed as
+  // a copy (HEAD runs the GET route), the route that would have.
+  const matched = (request as { route?: string }).route ?? table.patternOf(request.method, new URL(request.url).pathname);
+  const routePattern = matched === null ? "unmatched" : matched || "/";
   const duration = Date.now() - started;
   ctx.metrics.observeRequest(routePattern, request.method, response.status, duration);
   ctx.log.info("request", {

@@ -18,6 +18,8 @@ export interface RouteTable {
   dispatch(request: Request, ctx: AppContext): Promise<Response | undefined>;
   /** Methods registered for a path, for 404/405 answers and their Allow header (no route matched). */
   allowedMethods(pathname: string): string[];
+  /** The pattern of the route that takes (method, path), for logs and metrics; null when none does. */
+  patternOf(method: string, pathname: string): string | null;
 }
 
 /** Runs before the handler of a matched route only (a request no route takes never reaches it). */
@@ -44,6 +46,11 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
       if (methods.has("GET")) methods.add("HEAD");
       if (methods.size > 0) methods.add("OPTIONS");
       return [...methods];
+    },
+    patternOf(method, pathname) {
+      const wanted = method === "HEAD" ? "GET" : method;
+      for (const [m, pattern, , path] of routes) if ((m === wanted || m === "ALL") && pattern.test(pathname)) return path;
+      return null;
     },
   };
 }

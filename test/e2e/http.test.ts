@@ -1,4 +1,6 @@
+import net from "node:net";
 import { describe, expect, it } from "vitest";
+import { newUser } from "../support/economy";
 import { apiUrl, version } from "../support/env";
 
 const get = (path: string, init?: RequestInit) => fetch(apiUrl() + path, init);
@@ -97,5 +99,40 @@ describe("HTTP surface of the real workerd", () => {
       expect(res.headers.get("Access-Control-Expose-Headers")).toContain("X-Request-Id");
       expect(res.headers.get("Vary")).toContain("Origin");
     });
+  });
+});
+
+describe("a client that goes away mid-body", () => {
+  it("is counted as the client's failure (400), not a server error (500)", async () => {
+    // A route no other test sends a cut-off body to; counted as a difference, since tests share the API.
+    const counts = async () => {
+      const text = await (await fetch(apiUrl() + "/metrics")).text();
+      const count = (status: string) =>
+        Number(new RegExp(`ignition_http_requests_total\\{[^}]*route="/api/habits"[^}]*method="POST"[^}]*status="${status}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { client: count("400"), server: count("500") };
+    };
+    const u = await newUser();
+    const before = await counts();
+    const url = new URL(apiUrl());
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      "POST /api/habits HTTP/1.1\r\n" +
+        `Host: ${url.host}\r\nCookie: session=${u.cookie("session")}\r\nOrigin: http://localhost:3000\r\n` +
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" +
+        '{"name": "cut off',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the API start reading
+    socket.destroy();
+    const delta = async () => {
+      const now = await counts();
+      return { client: now.client - before.client, server: now.server - before.server };
+    };
+    let seen = await delta();
+    for (let i = 0; i < 50 && seen.client === 0 && seen.server === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = await delta();
+    }
+    expect(seen).toEqual({ client: 1, server: 0 });
   });
 });

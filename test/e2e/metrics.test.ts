@@ -32,6 +32,8 @@ describe("GET /metrics", () => {
   it("exposes request counts, latency and database histograms and pool gauges in Prometheus format", async () => {
     for (let i = 0; i < 3; i++) await fetch(apiUrl() + "/health/db");
     await fetch(apiUrl() + "/health", { method: "POST" });
+    expect((await fetch(apiUrl() + "/health/live", { method: "HEAD" })).status).toBe(200);
+    expect((await fetch(apiUrl() + "/api/market/wallet")).status).toBe(401); // answered by the auth gate
     const res = await fetch(apiUrl() + "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toContain("version=0.0.4");
@@ -46,6 +48,12 @@ describe("GET /metrics", () => {
     expect(count?.value).toBeGreaterThanOrEqual(3);
     const notAllowed = samples.find((s) => s.name === "ignition_http_requests_total" && s.labels.status === "405");
     expect(notAllowed?.labels.route).toBe("unmatched");
+    // A HEAD counts under the GET route it ran; a request the auth gate refused, under its route.
+    const routesOf = (method: string, status: string) =>
+      samples.filter((s) => s.name === "ignition_http_requests_total" && s.labels.method === method && s.labels.status === status).map((s) => s.labels.route);
+    expect(routesOf("HEAD", "200")).toContain("/health/live");
+    expect(routesOf("HEAD", "200")).not.toContain("unmatched");
+    expect(routesOf("GET", "401")).toContain("/api/market/wallet");
 
     const buckets = samples.filter((s) => s.name === "ignition_http_request_duration_seconds_bucket" && s.labels.route === "/health/db");
     expect(buckets.at(-1)?.labels.le).toBe("+Inf");

@@ -10,7 +10,14 @@ export async function readStreamLimited(stream: ReadableStream<Uint8Array>, limi
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch {
+      // The client went away (or broke the framing) mid-body: its failure, not ours.
+      throw new AppError("bad_request", "The request body could not be read completely");
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
@@ -28,11 +35,19 @@ export async function readStreamLimited(stream: ReadableStream<Uint8Array>, limi
   return all;
 }
 
+/** How much of a refused JSON body is read and dropped so that the client gets the answer. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
 /** Reads the request body as text: 413 over `limit` bytes (declared or counted), 400 if not UTF-8. */
 export async function readLimitedText(request: Request, limit: number): Promise<string> {
   const tooLarge = () => new AppError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
   const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (declared !== null && Number(declared) > limit) {
+    // Read and drop it first (up to a bound): workerd resets a connection whose body is left
+    // unread, and the client would see that instead of the 413.
+    await discardBody(request.body, DRAIN_LIMIT);
+    throw tooLarge();
+  }
   if (request.body === null) return "";
   const all = await readStreamLimited(request.body, limit, tooLarge);
   try {
