@@ -143,7 +143,8 @@ class Reader {
     try {
       const u = new URL(raw);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
-      return raw.replace(/\/+$/, "");
+      // The scheme in lower case ("HTTPS://…" is https too: HSTS and Secure cookies key on it).
+      return (u.protocol + raw.slice(raw.indexOf(":") + 1)).replace(/\/+$/, "");
     } catch {
       this.fail(name, "must be an absolute http(s) URL");
       return fallback;
@@ -209,9 +210,10 @@ function readCors(r: Reader, environment: Environment): string[] {
   const origins: string[] = [];
   const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
   if (parts.length === 0) r.fail("CORS_ALLOWED_ORIGINS", "lists no origin (comma-separated origins like https://app.example.com)");
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
     const origin = parseOrigin(part);
-    if (origin === null) r.fail("CORS_ALLOWED_ORIGINS", `entry "${part}" is not an origin like https://app.example.com`);
+    // Named by position: problem messages never repeat a configured value.
+    if (origin === null) r.fail("CORS_ALLOWED_ORIGINS", `entry ${i + 1} is not an origin like https://app.example.com`);
     else origins.push(origin);
   }
   return origins;
@@ -329,7 +331,7 @@ export function loadConfig(env: Env): LoadedConfig {
     const host = new URL(config.publicUrl).hostname.toLowerCase();
     const domain = cookieDomain.toLowerCase().replace(/^\./, "");
     if (host !== domain && !host.endsWith(`.${domain}`)) {
-      r.fail("AUTH_COOKIE_DOMAIN", `must be SERVER_PUBLIC_URL's host (${host}) or a parent domain of it`);
+      r.fail("AUTH_COOKIE_DOMAIN", "must be SERVER_PUBLIC_URL's host or a parent domain of it");
     }
   }
   return { config, problems: r.problems };

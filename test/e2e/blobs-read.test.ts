@@ -24,6 +24,7 @@ describe("GET /api/blobs/{id}", () => {
     expect(res.headers.get("ETag")).toMatch(/^"[0-9a-f]{32}"$/);
     expect(res.headers.get("Content-Disposition")).toBe(`inline; filename="Cafe _.flac"; filename*=UTF-8''Caf%C3%A9%20%E2%98%95.flac`);
     expect(res.headers.get("Content-Security-Policy")).toContain("sandbox");
+    expect(res.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
     expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
     const head = await b.fetch(`/api/blobs/${blob.id}`, { method: "HEAD" });
     expect(head.status).toBe(200);

@@ -63,6 +63,12 @@ describe("config", () => {
     expect(variables({ ...prod, AUTH_COOKIE_DOMAIN: "ample.com" })).toEqual(["AUTH_COOKIE_DOMAIN"]);
   });
 
+  it("reads URL schemes case-insensitively (HTTPS:// is https)", () => {
+    const { config, problems } = loadConfig({ ...prod, SERVER_PUBLIC_URL: "HTTPS://api.example.com/" });
+    expect(problems).toEqual([]);
+    expect(config.publicUrl).toBe("https://api.example.com");
+  });
+
   it("refuses a CORS_ALLOWED_ORIGINS that lists no origin", () => {
     expect(variables({ ...prod, CORS_ALLOWED_ORIGINS: " , " })).toEqual(["CORS_ALLOWED_ORIGINS"]);
   });
@@ -72,6 +78,9 @@ describe("config", () => {
     const { problems } = loadConfig({ ...prod, SESSION_SECRET: secret, DATABASE_URL: "bogus://pw-in-url@x" });
     expect(JSON.stringify(problems)).not.toContain(secret);
     expect(JSON.stringify(problems)).not.toContain("pw-in-url");
+    const cors = loadConfig({ ...prod, CORS_ALLOWED_ORIGINS: "https://ok.example.com, not-an-origin-abc", AUTH_COOKIE_DOMAIN: "other.org" }).problems;
+    expect(cors.map((p) => p.variable).sort()).toEqual(["AUTH_COOKIE_DOMAIN", "CORS_ALLOWED_ORIGINS"]);
+    expect(JSON.stringify(cors)).not.toMatch(/not-an-origin-abc|api\.example\.com|other\.org/);
   });
 
   it("treats a half-configured provider or store as an error and an absent one as disabled", () => {

@@ -2,7 +2,9 @@ import { AppError } from "./errors";
 
 const ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS = "Accept, Accept-Language, Content-Language, Content-Type, Authorization, X-Request-Id, Idempotency-Key";
-const EXPOSE_HEADERS = "X-Request-Id, Retry-After, Content-Disposition, Content-Length, ETag, Idempotent-Replayed";
+// What a frontend may read from a response: ids, retry hints, downloads (name, ranges) and Allow.
+const EXPOSE_HEADERS =
+  "X-Request-Id, Retry-After, Content-Disposition, Content-Length, Content-Range, Accept-Ranges, ETag, Idempotent-Replayed, Allow";
 const MAX_AGE_SECONDS = "86400";
 
 export function isPreflight(request: Request): boolean {
@@ -30,7 +32,8 @@ export function preflight(request: Request, allowed: readonly string[]): Respons
 
 /** Adds CORS headers to an actual response when, and only when, the origin is listed exactly. */
 export function applyCors(request: Request, headers: Headers, allowed: readonly string[]): void {
-  headers.append("Vary", "Origin");
+  const vary = headers.get("Vary");
+  if (vary === null || !vary.split(",").some((v) => v.trim().toLowerCase() === "origin")) headers.append("Vary", "Origin");
   const origin = request.headers.get("Origin");
   if (origin === null || !allowed.includes(origin)) return;
   headers.set("Access-Control-Allow-Origin", origin);
