@@ -47,6 +47,10 @@ describe("quests", () => {
     const nul = await u.send("/api/quests", { title: "a\u0000b", category: "x" });
     expect(nul.status).toBe(422);
     expect(nul.body.details).toEqual([{ field: "title", message: "Must not contain NUL characters" }]);
+    // Half a surrogate pair (valid JSON, "\ud800") cannot be stored as UTF-8 text: 422, not a silent U+FFFD.
+    const half = await u.send("/api/quests", { title: "a\ud800b", category: "x\udc00" });
+    expect(half.status).toBe(422);
+    expect(half.body.details.map((d: { field: string }) => d.field).sort()).toEqual(["category", "title"]);
     expect((await u.get("/api/quests")).body.data.total).toBe(0);
   });
 

@@ -6,11 +6,18 @@ import { z } from "zod";
 export const noNul = (s: string) => !s.includes("\u0000");
 export const NUL_MESSAGE = "Must not contain NUL characters";
 
+/** JSON may carry half of a UTF-16 surrogate pair, which no UTF-8 text can store (it became U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+const SURROGATE_MESSAGE = "Must be valid Unicode text (no unpaired surrogates)";
+
 /** Optional text (trimmed, at most `max` characters); null or absent when not given. */
-export const optionalText = (max: number) => z.string().trim().max(max).refine(noNul, NUL_MESSAGE).nullish();
+export const optionalText = (max: number) =>
+  z.string().trim().max(max).refine(noNul, NUL_MESSAGE).refine(wellFormed, SURROGATE_MESSAGE).nullish();
 
 /** Required, non-blank text (trimmed, at most `max` characters). */
-export const requiredText = (max: number) => z.string().trim().min(1, "Must not be blank").max(max).refine(noNul, NUL_MESSAGE);
+export const requiredText = (max: number) =>
+  z.string().trim().min(1, "Must not be blank").max(max).refine(noNul, NUL_MESSAGE).refine(wellFormed, SURROGATE_MESSAGE);
 
 /** A calendar date YYYY-MM-DD that PostgreSQL's DATE accepts and people plan with (years 1900–9999). */
 export const calendarDate = z.iso.date().refine((d) => d >= "1900-01-01", "Must be on or after 1900-01-01");
