@@ -1,7 +1,7 @@
 import type { AppContext, Services } from "./context";
 import { isPreflight, preflight, applyCors } from "./http/cors";
 import { AppError } from "./http/errors";
-import { errorResponse } from "./http/response";
+import { errorResponse, json } from "./http/response";
 import { requestIdFor } from "./http/request-id";
 import { applySecurityHeaders } from "./http/security-headers";
 import { sqlState } from "./db/errors";
@@ -99,9 +99,13 @@ export function createHandler(register: (router: AppRouter) => void): RequestHan
   return (request, services) => run(table, request, services);
 }
 
+/** The modules under /api that this build serves, as GET /api lists them (spec §2.12). */
+const API_MODULES = ["focus", "quests", "habits", "goals", "market", "gamification", "blobs"];
+
 /** The whole API as a function of (request, services); each host only decides how services are made. */
 export const handle = createHandler((router) => {
   healthRoutes(router);
+  router.get("/api", (_req, ctx) => json({ version: ctx.version, modules: API_MODULES }));
   authRoutes(router);
   gamificationRoutes(router);
   focusRoutes(router);

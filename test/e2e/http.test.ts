@@ -19,6 +19,12 @@ describe("HTTP surface of the real workerd", () => {
     expect(await ready.json()).toMatchObject({ status: "ready", checks: { config: { status: "ok" }, database: { status: "ok" }, schema: { status: "ok" } } });
   });
 
+  it("GET /api lists the modules this build serves, to a signed-in user", async () => {
+    expect((await get("/api")).status).toBe(401);
+    const u = await newUser();
+    expect(await u.ok("GET", "/api")).toEqual({ version: version(), modules: ["focus", "quests", "habits", "goals", "market", "gamification", "blobs"] });
+  });
+
   it("GET / is a short plain-text banner", async () => {
     const res = await get("/");
     expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
