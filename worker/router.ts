@@ -37,10 +37,28 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
     patch: (path, handler) => (itty.patch(path, ...chain(handler)), router),
     delete: (path, handler) => (itty.delete(path, ...chain(handler)), router),
   };
+  // A path some route names literally belongs to the literal routes only: `/api/blobs/:id` must not
+  // take `/api/blobs/usage`, or a wrong method there would reach the :id handler (404) instead of
+  // being a 405 with the literal path's Allow. Applied once, when every route is registered.
+  let sealed = false;
+  const seal = () => {
+    if (sealed) return;
+    sealed = true;
+    const literals = routes.filter(([, , , path]) => !/[:*]/.test(path)).map(([, , , path]) => path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+    if (literals.length === 0) return;
+    const notLiteral = `(?!(?:${[...new Set(literals)].join("|")})\\/*$)`;
+    for (const route of routes) {
+      if (/[:*]/.test(route[3])) route[1] = new RegExp(`^${notLiteral}${route[1].source.replace(/^\^/, "")}`, route[1].flags);
+    }
+  };
   return {
     router,
-    dispatch: (request, ctx) => itty.fetch(request as IRequest, ctx) as Promise<Response | undefined>,
+    dispatch: (request, ctx) => {
+      seal();
+      return itty.fetch(request as IRequest, ctx) as Promise<Response | undefined>;
+    },
     allowedMethods(pathname) {
+      seal();
       const methods = new Set<string>();
       for (const [method, pattern] of routes) if (pattern.test(pathname)) methods.add(method);
       if (methods.has("GET")) methods.add("HEAD");
@@ -48,6 +66,7 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
       return [...methods];
     },
     patternOf(method, pathname) {
+      seal();
       const wanted = method === "HEAD" ? "GET" : method;
       for (const [m, pattern, , path] of routes) if ((m === wanted || m === "ALL") && pattern.test(pathname)) return path;
       return null;

@@ -25,6 +25,18 @@ describe("HTTP surface of the real workerd", () => {
     expect(await u.ok("GET", "/api")).toEqual({ version: version(), modules: ["focus", "quests", "habits", "goals", "market", "gamification", "blobs"] });
   });
 
+  it("a literal path is never taken by a parameter route: a wrong method there is 405 with its own Allow", async () => {
+    const u = await newUser();
+    const upload = await u.call("GET", "/api/blobs/upload");
+    expect(upload.status).toBe(405);
+    expect(upload.headers.get("Allow")!.split(", ").sort()).toEqual(["OPTIONS", "POST"]);
+    const usage = await u.call("DELETE", "/api/blobs/usage");
+    expect(usage.status).toBe(405);
+    expect(usage.headers.get("Allow")!.split(", ").sort()).toEqual(["GET", "HEAD", "OPTIONS"]);
+    // The parameter route still takes everything else.
+    expect((await u.call("GET", "/api/blobs/7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d")).status).toBe(404);
+  });
+
   it("GET / is a short plain-text banner", async () => {
     const res = await get("/");
     expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
