@@ -19,6 +19,9 @@ async function expectFailure(res: Response, code: string, b: Browser) {
   expect(rows.map((r) => r.event_type)).toEqual(["login_failed"]);
 }
 
+/** The browser's sign-in binding cookies (one per flow), as [name, value]. */
+const flowCookies = (b: Browser) => [...b.jar].filter(([name]) => name.startsWith("oauth_flow_"));
+
 describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", () => {
   it("GET /auth/providers lists the configured providers", async () => {
     const res = await fetch(apiUrl() + "/auth/providers");
@@ -40,8 +43,8 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
     expect(to.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(to.searchParams.get("nonce")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(to.searchParams.get("scope")).toBe("openid email profile");
-    expect(b.cookie("oauth_flow")).toBeDefined();
-    expect(res.headers.getSetCookie().find((c) => c.startsWith("oauth_flow="))).toMatch(/HttpOnly; SameSite=Lax/);
+    expect(flowCookies(b)).toHaveLength(1);
+    expect(res.headers.getSetCookie().find((c) => /^oauth_flow_[A-Za-z0-9_-]{12}=/.test(c))).toMatch(/HttpOnly; SameSite=Lax/);
   });
 
   it("a full Google round trip creates the user, a hashed session and an HttpOnly cookie", async () => {
@@ -101,13 +104,26 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
     await expectFailure(await b.signIn("google", person({ tamper })), "invalid_token", b);
   });
 
+  it("two sign-ins started in one browser (two tabs) both finish", async () => {
+    const b = new Browser(apiUrl());
+    const who = person();
+    const first = await b.fetch("/auth/signin/google");
+    const second = await b.fetch("/auth/signin/google?redirect=/habits");
+    expect(flowCookies(b)).toHaveLength(2);
+    const firstCallback = await b.authorize(first.headers.get("Location")!, who);
+    const secondCallback = await b.authorize(second.headers.get("Location")!, who);
+    expect((await b.fetch(firstCallback)).headers.get("Location")).toBe(`${FRONTEND}/today`);
+    expect((await b.fetch(secondCallback)).headers.get("Location")).toBe(`${FRONTEND}/habits`);
+  });
+
   it("refuses a replayed state (single use)", async () => {
     const b = new Browser(apiUrl());
     const start = await b.fetch("/auth/signin/google");
     const callback = await b.authorize(start.headers.get("Location")!, person());
-    const flowCookie = b.cookie("oauth_flow")!;
+    const [flowCookie] = flowCookies(b);
     expect((await b.fetch(callback)).headers.get("Location")).toBe(`${FRONTEND}/today`);
-    b.jar.set("oauth_flow", flowCookie);
+    expect(flowCookies(b)).toEqual([]); // cleared by the callback
+    b.jar.set(flowCookie![0], flowCookie![1]);
     b.jar.delete("session");
     await expectFailure(await b.fetch(callback), "invalid_state", b);
   });

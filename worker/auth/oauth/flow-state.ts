@@ -1,3 +1,4 @@
+import { base64url } from "jose";
 import type { AppContext } from "../../context";
 import type { Sql } from "../../db/sql";
 import { clearCookie, readCookie, setCookie } from "../cookies";
@@ -5,8 +6,12 @@ import { equalBytes, pkceChallenge, randomToken, sha256 } from "../tokens";
 import type { ProviderId } from "./provider";
 
 export const STATE_TTL_SECONDS = 600;
-const BINDING_COOKIE = "oauth_flow";
 const CALLBACK_PATH = "/auth/callback";
+/**
+ * One binding cookie per flow, named after its state, so a second sign-in started in the same
+ * browser (another tab, a retry) does not overwrite the first one's and make it fail.
+ */
+const bindingCookie = (stateHash: Uint8Array) => `oauth_flow_${base64url.encode(stateHash).slice(0, 12)}`;
 
 export interface PendingFlow {
   state: string;
@@ -24,12 +29,13 @@ export async function beginFlow(sql: Sql, ctx: AppContext, provider: ProviderId,
   const nonce = randomToken(32);
   const verifier = randomToken(32);
   const binding = randomToken(32);
+  const stateHash = await sha256(state);
   await sql.query(
     `INSERT INTO oauth_states (state_hash, provider, nonce, code_verifier, redirect_path, browser_binding, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
-    [await sha256(state), provider, nonce, verifier, redirectPath, await sha256(binding), STATE_TTL_SECONDS],
+    [stateHash, provider, nonce, verifier, redirectPath, await sha256(binding), STATE_TTL_SECONDS],
   );
-  ctx.cookies.push(setCookie(ctx.config, BINDING_COOKIE, binding, STATE_TTL_SECONDS, CALLBACK_PATH));
+  ctx.cookies.push(setCookie(ctx.config, bindingCookie(stateHash), binding, STATE_TTL_SECONDS, CALLBACK_PATH));
   return { state, nonce, codeChallenge: await pkceChallenge(verifier) };
 }
 
@@ -52,18 +58,20 @@ export async function consumeFlow(
   provider: ProviderId,
   state: string,
 ): Promise<ConsumedFlow | FlowFailure> {
-  ctx.cookies.push(clearCookie(ctx.config, BINDING_COOKIE, CALLBACK_PATH));
+  const stateHash = await sha256(state);
+  const cookie = bindingCookie(stateHash);
+  ctx.cookies.push(clearCookie(ctx.config, cookie, CALLBACK_PATH));
   const rows = await sql.query<{ provider: string; nonce: string; code_verifier: string; redirect_path: string; browser_binding: Uint8Array; expired: boolean }>(
     `DELETE FROM oauth_states WHERE state_hash = $1
      RETURNING provider, nonce, code_verifier, redirect_path, browser_binding, expires_at <= now() AS expired`,
-    [await sha256(state)],
+    [stateHash],
   );
   if (Math.random() < 0.05) await sql.query("DELETE FROM oauth_states WHERE expires_at <= now()");
   const row = rows[0];
   if (!row) return "invalid_state";
   if (row.expired) return "expired_state";
   if (row.provider !== provider) return "wrong_provider";
-  const binding = readCookie(request, BINDING_COOKIE);
+  const binding = readCookie(request, cookie);
   if (binding === null || !equalBytes(new Uint8Array(row.browser_binding), await sha256(binding))) return "wrong_browser";
   return { nonce: row.nonce, codeVerifier: row.code_verifier, redirectPath: row.redirect_path };
 }
