@@ -61,6 +61,10 @@ describe("Idempotency-Key", () => {
     expect(changed.body.details[0].field).toBe("Idempotency-Key");
     const malformed = await u.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": "has space" });
     expect(malformed.status).toBe(422);
+    // A bad key and a bad body: one answer names both.
+    const both = await u.send("/api/market/purchase", { item_key: ITEM, quantity: 0 }, { "Idempotency-Key": "has space" });
+    expect(both.status).toBe(422);
+    expect(both.body.details.map((d: { field: string }) => d.field).sort()).toEqual(["Idempotency-Key", "quantity"]);
     expect((await wallet(u)).coins).toBe(40);
   });
 

@@ -106,6 +106,31 @@ function replay(row: StoredKey): Response {
   throw new AppError(code, String(body.message ?? ""), body.details as FieldError[] | undefined, headers);
 }
 
+/** What is wrong with the request's Idempotency-Key header, if it has a malformed one. */
+export function idempotencyKeyProblem(request: Request): FieldError | null {
+  const key = request.headers.get(IDEMPOTENCY_HEADER);
+  return key === null || KEY.test(key) ? null : { field: IDEMPOTENCY_HEADER, message: "Must be 1 to 255 visible ASCII characters" };
+}
+
+/**
+ * Validates a body for an idempotent route, listing a malformed Idempotency-Key among the body's
+ * bad fields, so that one 422 names everything to fix.
+ */
+export async function parseIdempotentBody<T>(request: Request, parse: () => Promise<T>): Promise<T> {
+  const keyProblem = idempotencyKeyProblem(request);
+  let input: T;
+  try {
+    input = await parse();
+  } catch (err) {
+    if (keyProblem && err instanceof AppError && err.code === "validation_error") {
+      throw new AppError("validation_error", err.message, [...(err.details ?? []), keyProblem], err.headers);
+    }
+    throw err;
+  }
+  if (keyProblem) throw new AppError("validation_error", "Invalid Idempotency-Key header", [keyProblem]);
+  return input;
+}
+
 /** Outcomes that depend only on the request and the data, worth replaying (not 409/429/5xx). */
 const REPLAYABLE = new Set([400, 403, 404, 422]);
 
@@ -124,11 +149,8 @@ export async function idempotent(
   const db = ctx.db();
   const key = request.headers.get(IDEMPOTENCY_HEADER);
   if (key === null) return json(await db.transaction(run));
-  if (!KEY.test(key)) {
-    throw new AppError("validation_error", "Invalid Idempotency-Key header", [
-      { field: IDEMPOTENCY_HEADER, message: "Must be 1 to 255 visible ASCII characters" },
-    ]);
-  }
+  const keyProblem = idempotencyKeyProblem(request);
+  if (keyProblem) throw new AppError("validation_error", "Invalid Idempotency-Key header", [keyProblem]);
   if (Math.random() < 0.01) purgeExpired(ctx);
   const hash = base64url.encode(await sha256(`${scope}\n${canonical(input)}`));
   const claimed = await claim(db, userId, key, hash);

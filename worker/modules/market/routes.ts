@@ -1,6 +1,6 @@
 import { requireAdmin, requireUser } from "../../auth/authenticate";
 import { AppError } from "../../http/errors";
-import { idempotent } from "../../http/idempotency";
+import { idempotent, parseIdempotentBody } from "../../http/idempotency";
 import { parseQuery } from "../../http/params";
 import { json } from "../../http/response";
 import { parseBody } from "../../http/validate";
@@ -40,7 +40,7 @@ export function marketRoutes(router: AppRouter): void {
     })
     .post("/api/market/purchase", async (req, ctx) => {
       const user = await requireUser(ctx, req);
-      const input = await parseBody(req, ctx, purchaseBody);
+      const input = await parseIdempotentBody(req, () => parseBody(req, ctx, purchaseBody));
       return idempotent(ctx, req, user.id, "POST /api/market/purchase", input, (tx) => purchase(tx, ctx, user, input));
     })
     .post("/api/market/redeem", async (req, ctx) => {
