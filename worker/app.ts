@@ -27,10 +27,16 @@ const ALWAYS_ON = /^\/(health(\/.*)?|metrics)?$/;
 const PROTECTED = /^\/(api|reference|frames|blobs|admin)(\/|$)/;
 const ADMIN = /^\/admin(\/|$)/;
 
-/** Protected prefixes answer 401/403 before anything else, unknown paths included. */
+/**
+ * Protected prefixes answer 401/403 before anything else, unknown paths included. /admin checks,
+ * in the spec's order (§1.3), the session, then the Origin of a state change, then the role.
+ */
 async function gate(request: Request, ctx: AppContext, pathname: string): Promise<void> {
-  if (ADMIN.test(pathname)) await requireAdmin(ctx, request);
-  else if (PROTECTED.test(pathname)) await requireUser(ctx, request);
+  if (ADMIN.test(pathname)) {
+    await requireUser(ctx, request);
+    if (changesState(request.method)) await enforceCsrf(ctx, request);
+    await requireAdmin(ctx, request);
+  } else if (PROTECTED.test(pathname)) await requireUser(ctx, request);
 }
 
 /** For a request a handler will take: CSRF on state changes, then the per-user rate limit. */

@@ -77,6 +77,17 @@ describe("CSRF", () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it("/admin checks the session, then the Origin of a state change, then the role (spec §1.3)", async () => {
+    const b = new Browser(apiUrl());
+    await b.signIn("google", person());
+    const forged = await b.fetch("/admin/users/1", { method: "DELETE", headers: { Origin: "https://evil.test" } });
+    expect(forged.status).toBe(403);
+    expect((await forged.json()).error).toBe("csrf_violation");
+    const notAdmin = await b.fetch("/admin/users/1", { method: "DELETE" });
+    expect(notAdmin.status).toBe(403);
+    expect((await notAdmin.json()).error).toBe("forbidden");
+  });
+
   it("accepts an exact Origin, or an exact Referer origin when Origin is absent", async () => {
     const b = new Browser(apiUrl());
     await b.signIn("google", person());
