@@ -40,7 +40,18 @@ function sessionUserBody(user: AuthUser) {
   };
 }
 
+let warnedNoClientIp = false;
+
 function signinLimit(ctx: AppContext, kind: string) {
+  if (ctx.clientIp === null && !warnedNoClientIp && ctx.config.environment !== "development") {
+    // Every such caller shares one sign-in bucket: behind a misconfigured proxy, one for everyone.
+    warnedNoClientIp = true;
+    ctx.log.warn("no client address in the request: sign-in limits are shared by all such callers; check CLIENT_IP_HEADER and CLIENT_IP_PROXY_HOPS", {
+      request_id: ctx.requestId,
+      header: ctx.config.auth.clientIpHeader,
+      hops: ctx.config.auth.clientIpProxyHops,
+    });
+  }
   return enforceRateLimit(ctx, `${kind}:${ctx.clientIp ?? "unknown"}`, ctx.config.auth.signinRateLimitPerMinute);
 }
 
