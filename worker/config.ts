@@ -1,6 +1,9 @@
 // Reads the flat environment variables the deploy files pass (see the deployment guide) once per
 // isolate into a typed Config. Problems are collected per variable, never thrown, so that the
 // service can still answer /health/ready with the list of what is wrong (names only, no values).
+import { Reader, type ConfigProblem, type Env } from "./config-reader";
+
+export type { ConfigProblem, Env } from "./config-reader";
 
 export type Environment = "development" | "staging" | "production";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -75,82 +78,15 @@ export interface Config {
   instance: string;
 }
 
-export interface ConfigProblem {
-  variable: string;
-  message: string;
-}
-
 export interface LoadedConfig {
   config: Config;
   problems: ConfigProblem[];
 }
 
-export type Env = Record<string, unknown>;
-
-/** Used only in development when SESSION_SECRET is unset; refused in any other environment. */
 /** A DNS name (a leading dot, which browsers ignore, is allowed). */
 const HOSTNAME = /^\.?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+/** Used only in development when SESSION_SECRET is unset; refused in any other environment. */
 const DEV_SESSION_SECRET = "development-only-session-secret-do-not-use-in-production";
-
-class Reader {
-  readonly problems: ConfigProblem[] = [];
-  constructor(private readonly env: Env) {}
-
-  /** Unset, null (workerd's fromEnvironment for a missing variable) and blank all mean "not given". */
-  str(name: string): string | null {
-    const v = this.env[name];
-    if (typeof v !== "string") return null;
-    const t = v.trim();
-    return t === "" ? null : t;
-  }
-
-  fail(variable: string, message: string): void {
-    this.problems.push({ variable, message });
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.str(name);
-    if (raw === null) return fallback;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max) {
-      this.fail(name, `must be an integer between ${min} and ${max}`);
-      return fallback;
-    }
-    return n;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.str(name);
-    if (raw === null) return fallback;
-    const v = raw.toLowerCase();
-    if (v === "true" || v === "1") return true;
-    if (v === "false" || v === "0") return false;
-    this.fail(name, "must be true or false");
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.str(name);
-    if (raw === null) return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    this.fail(name, `must be one of ${allowed.join(", ")}`);
-    return fallback;
-  }
-
-  httpUrl(name: string, fallback: string): string {
-    const raw = this.str(name);
-    if (raw === null) return fallback;
-    try {
-      const u = new URL(raw);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
-      // The scheme in lower case ("HTTPS://…" is https too: HSTS and Secure cookies key on it).
-      return (u.protocol + raw.slice(raw.indexOf(":") + 1)).replace(/\/+$/, "");
-    } catch {
-      this.fail(name, "must be an absolute http(s) URL");
-      return fallback;
-    }
-  }
-}
 
 /** An origin is scheme://host[:port] with nothing after it, compared exactly. */
 export function parseOrigin(value: string): string | null {
