@@ -2,6 +2,7 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productionEnv, startApi, type ApiProcess } from "../support/api";
 import { Browser, person, randomIp } from "../support/browser";
+import { freshRateWindow } from "../support/clock";
 import { withClient } from "../support/database";
 import { apiEnv, apiUrl, databaseUrl } from "../support/env";
 
@@ -66,6 +67,7 @@ describe("CSRF", () => {
   });
 
   it("audits a flood of forged requests from one address once a minute, refusing every one", async () => {
+    await freshRateWindow(); // its counts must fall in one fixed one-minute window
     const ip = randomIp();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -141,6 +143,7 @@ describe("development auth bypass", () => {
 
 describe("rate limits (counted in PostgreSQL)", () => {
   it("limits sign-in per client address: 10 a minute, then 429 with Retry-After", async () => {
+    await freshRateWindow(); // its counts must fall in one fixed one-minute window
     const ip = randomIp();
     const statuses: number[] = [];
     let last: Response | undefined;
@@ -165,6 +168,7 @@ describe("rate limits (counted in PostgreSQL)", () => {
     afterAll(() => limited?.stop());
 
     it("answers 429 after the limit, audits it once, and counts across processes", async () => {
+      await freshRateWindow(); // its counts must fall in one fixed one-minute window
       const who = person();
       const onShared = new Browser(apiUrl());
       await onShared.signIn("google", who);
@@ -181,6 +185,7 @@ describe("rate limits (counted in PostgreSQL)", () => {
     });
 
     it("does not count refused cross-site requests, so another site cannot use up a user's limit", async () => {
+      await freshRateWindow(); // its counts must fall in one fixed one-minute window
       const b = new Browser(limited.url);
       await b.signIn("google", person());
       for (let i = 0; i < 4; i++) {
@@ -193,6 +198,7 @@ describe("rate limits (counted in PostgreSQL)", () => {
     });
 
     it("never refuses ending sessions: signing out the others and signing out work over the limit", async () => {
+      await freshRateWindow(); // its counts must fall in one fixed one-minute window
       const who = person();
       const b = new Browser(limited.url);
       await b.signIn("google", who);
@@ -201,9 +207,9 @@ describe("rate limits (counted in PostgreSQL)", () => {
       for (let i = 0; i < 3; i++) await b.post("/auth/accept-tos", { accepted: true });
       expect((await b.post("/auth/accept-tos", { accepted: true })).status).toBe(429);
       expect((await b.post("/auth/signout-others")).status).toBe(200);
-      expect((await (await elsewhere.fetch("/auth/session")).json()).user ?? null).toBeNull();
+      expect((await (await elsewhere.fetch("/auth/session")).json()).user).toBeNull();
       expect((await b.post("/auth/signout")).status).toBe(200);
-      expect((await (await b.fetch("/auth/session")).json()).user ?? null).toBeNull();
+      expect((await (await b.fetch("/auth/session")).json()).user).toBeNull();
     });
   });
 });

@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
@@ -86,10 +88,16 @@ describe("sessions", () => {
     const forged = new Browser(apiUrl());
     forged.jar.set("session", `${h}.${p}.${s!.slice(0, -4)}AAAA`);
     expect(await status(forged)).toBe(401);
-    const payload = JSON.parse(Buffer.from(p!, "base64url").toString());
-    payload.sid = "A".repeat(43);
-    forged.jar.set("session", `${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${s}`);
+    // Correctly signed with the API's own secret, but naming a session that does not exist.
+    const unknown = await new SignJWT({ sid: randomBytes(32).toString("base64url") })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer("ignition-api")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode(apiEnv().SESSION_SECRET!));
+    forged.jar.set("session", unknown);
     expect(await status(forged)).toBe(401);
+    expect((await me(forged)).user).toBeNull();
   });
 
   it("verify-age and accept-tos rotate the session id and send the new cookie", async () => {

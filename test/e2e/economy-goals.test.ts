@@ -1,9 +1,12 @@
 // Goals and milestones through HTTP (spec §3.4): progress from milestones, XP, completion bonus.
 import { beforeEach, describe, expect, it } from "vitest";
+import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, sql, wallet, type User } from "../support/economy";
 
 describe("goals", () => {
   let u: User;
+  // Each test dates its steps by the user's 'today': keep them all on one side of midnight.
+  beforeEach(() => awayFromLocalMidnight([null]));
   beforeEach(async () => {
     u = await newUser();
   });

@@ -1,10 +1,13 @@
 // Habits through HTTP (spec §3.3): once per local day, streaks, milestone bonus XP.
 import { beforeEach, describe, expect, it } from "vitest";
+import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, setTimezone, sql, type User } from "../support/economy";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 
 describe("habits", () => {
   let u: User;
+  // Each test dates its steps by the user's 'today': keep them all on one side of midnight.
+  beforeEach(() => awayFromLocalMidnight([null, "Pacific/Kiritimati", "Etc/GMT+12"]));
   beforeEach(async () => {
     u = await newUser();
   });

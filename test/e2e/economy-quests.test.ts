@@ -1,10 +1,13 @@
 // Personal quests through HTTP (spec §3.2): defaults, state machine, rewards credited, streaks.
 import { beforeEach, describe, expect, it } from "vitest";
+import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, setTimezone, sql, wallet, type User } from "../support/economy";
 import { localDate } from "../../worker/modules/gamification/today";
 
 describe("quests", () => {
   let u: User;
+  // Each test dates its steps by the user's 'today': keep them all on one side of midnight.
+  beforeEach(() => awayFromLocalMidnight([null, "Pacific/Kiritimati"]));
   beforeEach(async () => {
     u = await newUser();
   });

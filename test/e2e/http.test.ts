@@ -1,6 +1,6 @@
 import net from "node:net";
 import { describe, expect, it } from "vitest";
-import { newUser } from "../support/economy";
+import { newUser, sql } from "../support/economy";
 import { apiUrl, version } from "../support/env";
 
 const get = (path: string, init?: RequestInit) => fetch(apiUrl() + path, init);
@@ -142,7 +142,12 @@ describe("a client that goes away mid-body", () => {
         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" +
         '{"name": "cut off',
     );
-    await new Promise((resolve) => setTimeout(resolve, 200)); // let the API start reading
+    // Cut the connection once the API has taken the request: its session lookup counts the user's
+    // write in rate_limits before the handler reads the body.
+    const counted = async () =>
+      (await sql<{ n: number }>("SELECT COALESCE(sum(count), 0)::int AS n FROM rate_limits WHERE key = $1", [`api:${u.id}`]))[0]!.n;
+    for (let i = 0; i < 100 && (await counted()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await counted()).toBe(1);
     socket.destroy();
     const delta = async () => {
       const now = await counts();
