@@ -3,11 +3,11 @@
 // (503 storage_unavailable, readiness "disabled") or with storage it cannot reach (readiness fails).
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
-import { bytes, objectInStore, signedIn, sql, uploadRaw } from "../support/blobs";
+import { bytes, objectInStore, signedIn, uploadRaw } from "../support/blobs";
 import type { Browser } from "../support/browser";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
 import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
@@ -46,14 +46,47 @@ afterAll(async () => {
   for (const u of scratch) await dropDatabase(adminDatabaseUrl(), u);
 });
 
+/** A new migrated database, dropped after the file. */
+async function migratedScratchDatabase(prefix: string): Promise<string> {
+  const dbUrl = await createScratchDatabase(adminDatabaseUrl(), prefix);
+  scratch.push(dbUrl);
+  await new Migrator({ databaseUrl: dbUrl, dir: join(ROOT, "migrations"), log: () => {} }).up();
+  return dbUrl;
+}
+
 describe("storage sweep", () => {
+  // A sweep expires every user's stale uploads and works off the whole deletion queue, and every
+  // API process sweeps on its own now and then (on its first blob request, then every 10 minutes).
+  // On the shared database another file's process could therefore do a test's work before the
+  // sweep under test runs. So these tests use a database of their own, served by one API process
+  // whose own opportunistic sweep has already run (see beforeAll): only the sweeps a test starts
+  // can touch its rows.
+  let dbUrl: string;
+  let api: ApiProcess;
+  const sql = (text: string, params: unknown[] = []) => withClient(dbUrl, async (c) => (await c.query(text, params)).rows);
+
+  beforeAll(async () => {
+    dbUrl = await migratedScratchDatabase("ignition_sweep");
+    api = await startApi({ ...apiEnv(), DATABASE_URL: dbUrl }, "/health/ready");
+    processes.push(api);
+    // The process sweeps after its first blob request. A due queue entry (for an object that does
+    // not exist; deleting it succeeds) tells when that sweep has finished: it drops the entry last.
+    const probe = `sweep-probe/${Date.now()}.txt`;
+    await sql("INSERT INTO blob_deletions (key) VALUES ($1)", [probe]);
+    expect((await (await signedIn(api.url)).fetch("/api/blobs/usage")).status).toBe(200);
+    for (let i = 0; i < 100 && (await sql("SELECT 1 FROM blob_deletions WHERE key = $1", [probe])).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await sql("SELECT key FROM blob_deletions WHERE key = $1", [probe]), "the new process's first sweep did not finish within 10 s").toEqual([]);
+  });
+
   it("expires pending uploads older than a day (row and object), and keeps younger ones", async () => {
-    const b = await signedIn();
+    const b = await signedIn(api.url);
     const stale = await presignedUpload(b, "never completed");
     const young = await presignedUpload(b, "still uploading");
     await sql("UPDATE blobs SET created_at = now() - interval '25 hours' WHERE id = $1", [stale.id]);
-    const result = await sweep(await admin());
-    expect(result.expired_uploads).toBeGreaterThanOrEqual(1);
+    // Nothing else is due on this database: the sweep's counts are exactly this test's upload.
+    expect(await sweep(await admin(api.url, dbUrl))).toEqual({ expired_uploads: 1, deleted_objects: 1, failed_objects: 0 });
     expect(await sql("SELECT id FROM blobs WHERE id = ANY($1::uuid[])", [[stale.id, young.id]])).toEqual([{ id: young.id }]);
     expect(await objectInStore(stale.key)).toBeNull();
     expect(await objectInStore(young.key)).not.toBeNull();
@@ -62,7 +95,7 @@ describe("storage sweep", () => {
   });
 
   it("deleting a user queues all their objects (users cascade + trigger); the sweep deletes them", async () => {
-    const b = await signedIn();
+    const b = await signedIn(api.url);
     const user = await me(b);
     const kept = await (await uploadRaw(b, bytes(2000), "image/jpeg")).json();
     const other = await (await uploadRaw(b, bytes(3000), "application/json")).json();
@@ -77,33 +110,37 @@ describe("storage sweep", () => {
     // A blob made in the last 10 minutes may still have a live upload URL: its object waits until then.
     expect(queued.filter((q) => !q.due).map((q) => q.key)).toEqual([pending.key]);
 
-    await sweep(await admin());
+    await sweep(await admin(api.url, dbUrl));
     expect(await objectInStore(kept.key)).toBeNull();
     expect(await objectInStore(other.key)).toBeNull();
     expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([{ key: pending.key }]);
 
     await sql("UPDATE blob_deletions SET not_before = now() WHERE key = $1", [pending.key]);
-    await sweep(await admin());
+    await sweep(await admin(api.url, dbUrl));
     expect(await objectInStore(pending.key)).toBeNull();
     expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([]);
   });
 
   it("is for admins only, and is audited", async () => {
-    const b = await signedIn();
+    const b = await signedIn(api.url);
     expect((await b.post("/admin/storage/sweep")).status).toBe(403);
-    const a = await admin();
+    const a = await admin(api.url, dbUrl);
     await sweep(a);
     const rows = await sql("SELECT action, resource_type FROM audit_log WHERE user_id = $1 AND event_type = 'admin_action'", [(await me(a)).id]);
     expect(rows).toEqual([{ action: "Admin ran the storage sweep", resource_type: "storage" }]);
   });
 
   it("also runs by itself: a fresh process sweeps after its first blob request", async () => {
-    const b = await signedIn();
+    // Made through the process above, which does not sweep again for 10 minutes: only the fresh
+    // process below can remove it.
+    const b = await signedIn(api.url);
     const stale = await presignedUpload(b, "abandoned");
     await sql("UPDATE blobs SET created_at = now() - interval '2 days' WHERE id = $1", [stale.id]);
-    const api = await startApi(apiEnv(), "/health/ready");
-    processes.push(api);
-    const c = await signedIn(api.url);
+    const fresh = await startApi({ ...apiEnv(), DATABASE_URL: dbUrl }, "/health/ready");
+    processes.push(fresh);
+    // Still there until the fresh process serves a blob request (starting it swept nothing).
+    expect(await sql("SELECT id FROM blobs WHERE id = $1", [stale.id])).toEqual([{ id: stale.id }]);
+    const c = await signedIn(fresh.url);
     expect((await c.fetch("/api/blobs/usage")).status).toBe(200);
     // The sweep runs after that response (it must not delay the request): wait for it.
     const swept = async () => (await sql("SELECT id FROM blobs WHERE id = $1", [stale.id])).length === 0 && (await objectInStore(stale.key)) === null;

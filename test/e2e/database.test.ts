@@ -6,25 +6,49 @@ import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
-import { apiUrl, databaseUrl } from "../support/env";
-import { withClient } from "../support/database";
+import { adminDatabaseUrl } from "../support/env";
+import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
 
 describe("database connections", () => {
-  it("reuses pooled connections across requests instead of connecting per request", async () => {
-    const dbName = new URL(databaseUrl()).pathname.slice(1);
-    await fetch(apiUrl() + "/health/db"); // make sure the pool has a connection
-    const before = new Date();
-    await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 30; i++) expect((await fetch(apiUrl() + "/health/db")).status).toBe(200);
-    const rows = await withClient(databaseUrl(), async (c) =>
-      (await c.query(
-        "SELECT backend_start FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ignition-api'",
-        [dbName],
-      )).rows as { backend_start: Date }[],
-    );
-    expect(rows.length).toBeGreaterThan(0);
-    // Every connection serving those 30 requests was opened before they started.
-    for (const r of rows) expect(r.backend_start.getTime()).toBeLessThan(before.getTime());
+  describe("with a process of its own on a database of its own", () => {
+    let url: string;
+    let api: ApiProcess;
+
+    beforeAll(async () => {
+      // Nothing else connects to this database, so every API backend on it belongs to this process.
+      // Unmigrated: /health/db only runs SELECT 1. Idle connections are kept for the whole test.
+      url = await createScratchDatabase(adminDatabaseUrl(), "ignition_pool");
+      api = await startApi({
+        SERVER_ENVIRONMENT: "development", DATABASE_URL: url, DATABASE_POOL_SIZE: "2", DATABASE_IDLE_TIMEOUT_MS: "600000", LOG_LEVEL: "error",
+      });
+    });
+    afterAll(async () => {
+      await api?.stop();
+      if (url) await dropDatabase(adminDatabaseUrl(), url);
+    });
+
+    it("reuses pooled connections across requests instead of connecting per request", async () => {
+      const dbName = new URL(url).pathname.slice(1);
+      const backends = () =>
+        withClient(url, async (c) =>
+          (await c.query(
+            `SELECT pid, backend_start FROM pg_stat_activity
+             WHERE datname = $1 AND application_name = 'ignition-api' AND pid <> pg_backend_pid() ORDER BY pid`,
+            [dbName],
+          )).rows as { pid: number; backend_start: Date }[],
+        );
+      expect((await fetch(api.url + "/health/db")).status).toBe(200); // the pool opens its connection
+      const warm = await backends();
+      expect(warm.length).toBeGreaterThan(0);
+      const before = new Date();
+      await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 30; i++) expect((await fetch(api.url + "/health/db")).status).toBe(200);
+      // The same connections served all 30 requests: none opened, none replaced...
+      const after = await backends();
+      expect(after).toEqual(warm);
+      // ...and each of them was opened before the requests started.
+      for (const r of after) expect(r.backend_start.getTime()).toBeLessThan(before.getTime());
+    });
   });
 
   describe("when PostgreSQL stops and comes back", () => {

@@ -7,8 +7,10 @@ import type { Sql } from "../../worker/db/sql";
 import { lockAwardState } from "../../worker/modules/gamification/repo";
 import { awardPoints } from "../../worker/modules/gamification/service";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
+import { awayFromLocalMidnight } from "../support/clock";
 import { completeQuest, expectLedgerInvariant, newUser, sql, wallet } from "../support/economy";
 import { databaseUrl } from "../support/env";
+import { waitUntilBlockedBy } from "../support/locks";
 
 const tag = randomBytes(3).toString("hex");
 const earned = async (userId: string) =>
@@ -76,6 +78,8 @@ describe("concurrent awards", () => {
 describe("streaks", () => {
   it("continues yesterday's daily streak, and day 7 unlocks 'Week Warrior' with its reward", async () => {
     const u = await newUser();
+    // "Yesterday", "today" and "the same day" below must all be one UTC day apart from the setup.
+    await awayFromLocalMidnight([null], 10_000);
     const yesterday = addDays(localDate(null), -1);
     await sql("INSERT INTO user_streaks (user_id, streak_type, current_streak, longest_streak, last_activity_date) VALUES ($1, 'daily_activity', 6, 6, $2)", [u.id, yesterday]);
     await completeQuest(u, { coins: 1 });
@@ -102,19 +106,28 @@ describe("streaks", () => {
 });
 
 describe("achievements and the teaser", () => {
-  beforeAll(async () => {
-    // Cheapest first, so the teaser must skip them: one hidden, one with a trigger it cannot read.
+  // Two definitions the teaser must skip, cheapest first: one hidden, one with a trigger it cannot
+  // read. Definitions are global (every award evaluates them), so they exist only while a test that
+  // needs them runs, and are removed even when it fails.
+  const testAchievements = [`hidden_${tag}`, `mystery_${tag}`];
+  const removeTestAchievements = () => sql("DELETE FROM achievement_definitions WHERE key = ANY($1)", [testAchievements]);
+  async function withTestAchievements(fn: () => Promise<void>): Promise<void> {
     await sql(
       `INSERT INTO achievement_definitions (key, name, category, trigger_type, trigger_config, reward_coins, is_hidden) VALUES
          ($1, 'Hidden', 'test', 'count', $3, 0, true), ($2, 'Mystery', 'test', 'mystery', NULL, 0, false)`,
-      [`hidden_${tag}`, `mystery_${tag}`, JSON.stringify({ event_type: `never_${tag}`, count: 1 })],
+      [...testAchievements, JSON.stringify({ event_type: `never_${tag}`, count: 1 })],
     );
-  });
+    try {
+      await fn();
+    } finally {
+      await removeTestAchievements();
+    }
+  }
   afterAll(async () => {
-    await sql("DELETE FROM achievement_definitions WHERE key IN ($1, $2)", [`hidden_${tag}`, `mystery_${tag}`]);
+    await removeTestAchievements();
   });
 
-  it("walks through the cheapest unearned visible achievements with their progress labels", async () => {
+  it("walks through the cheapest unearned visible achievements with their progress labels", () => withTestAchievements(async () => {
     const u = await newUser();
     const teaser = async () => (await u.get("/api/gamification/teaser")).body.teaser;
     const first = await teaser();
@@ -135,7 +148,7 @@ describe("achievements and the teaser", () => {
     await u.ok("POST", `/api/habits/${h.id}/complete`);
     expect(await teaser()).toMatchObject({ achievement: { key: "focus_10" }, progress: 1, progress_max: 10, progress_label: "1/10 focus sessions" });
     expect(await earned(u.id)).toEqual(["first_focus", "first_habit", "first_quest"]);
-  });
+  }));
 
   it("a count trigger unlocks on the event that reaches it, paying its reward once", async () => {
     const u = await newUser();
@@ -154,11 +167,11 @@ describe("achievements and the teaser", () => {
     ]);
   });
 
-  it("returns null once nothing visible is left to work towards", async () => {
+  it("returns null once nothing visible is left to work towards", () => withTestAchievements(async () => {
     const u = await newUser();
     await sql("INSERT INTO user_achievements (user_id, achievement_key) SELECT $1, key FROM achievement_definitions WHERE NOT is_hidden AND trigger_type <> 'mystery'", [u.id]);
     expect((await u.get("/api/gamification/teaser")).body).toEqual({ teaser: null });
-  });
+  }));
 });
 
 describe("skill stars (engine seam, real PostgreSQL)", () => {
@@ -173,6 +186,8 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
   });
   afterAll(async () => {
     await client.end();
+    // Cascades to user_skills; the ledger rows keep their stars with skill_key set to NULL.
+    await sql("DELETE FROM skill_definitions WHERE key = $1", [skill]);
   });
 
   it("credits stars to the skill and the progress total, levels the skill (capped), never twice per key", async () => {
@@ -196,17 +211,30 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
     const other = new pg.Client({ connectionString: databaseUrl() });
     await other.connect();
     const otherTx: Sql = { query: async (text, params) => (await other.query(text, params as unknown[])).rows };
+    const pidOf = async (c: pg.Client) => (await c.query<{ p: number }>("SELECT pg_backend_pid() AS p")).rows[0]!.p;
+    const [firstPid, otherPid] = [await pidOf(client), await pidOf(other)];
+    // From a third connection: whether someone else holds the row lock right now.
+    const rowLocked = () =>
+      sql("SELECT 1 FROM user_progress WHERE user_id = $1 FOR UPDATE NOWAIT", [u.id]).then(() => false, (err) => {
+        if (err.code === "55P03") return true; // lock_not_available
+        throw err;
+      });
     try {
       await client.query("BEGIN");
       await other.query("BEGIN");
       expect(await lockAwardState(tx, u.id, "first-award")).toMatchObject({ level: 1, xp: 0 }); // inserts, holds the new row
       const second = lockAwardState(otherTx, u.id, "second-award"); // waits on that insert
-      await new Promise((r) => setTimeout(r, 100));
+      second.catch(() => {}); // awaited below; a failure before then must not also surface as unhandled
+      // Really waiting on the first transaction (not merely sent), before that one commits.
+      expect(await waitUntilBlockedBy(firstPid, { waiterPid: otherPid })).toEqual([otherPid]);
       await client.query("UPDATE user_progress SET total_xp = 42 WHERE user_id = $1", [u.id]);
       await client.query("COMMIT");
-      expect(await second).toMatchObject({ level: 1, xp: 42 }); // saw the committed row, and holds it now
+      expect(await second).toMatchObject({ level: 1, xp: 42 }); // saw the committed row...
+      expect(await rowLocked()).toBe(true); // ...and holds it now
       await other.query("COMMIT");
+      expect(await rowLocked()).toBe(false); // it was the second transaction's lock
     } finally {
+      await client.query("ROLLBACK").catch(() => {}); // only does something when the test failed midway
       await other.end();
     }
     const [{ n }] = await sql<{ n: number }>("SELECT count(*)::int AS n FROM user_progress WHERE user_id = $1", [u.id]);

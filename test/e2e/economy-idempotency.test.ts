@@ -5,6 +5,7 @@ import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { completeQuest, expectLedgerInvariant, grantAdmin, newUser, sql, wallet, type User } from "../support/economy";
 import { databaseUrl } from "../support/env";
+import { waitUntilBlockedBy } from "../support/locks";
 
 const tag = randomBytes(3).toString("hex");
 const ITEM = `t${tag}-idem`;
@@ -105,14 +106,16 @@ describe("Idempotency-Key", () => {
     const blocker = new pg.Client({ connectionString: databaseUrl() });
     await blocker.connect();
     try {
+      const blockerPid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       await blocker.query("BEGIN");
       await blocker.query("SELECT coins FROM user_wallet WHERE user_id = $1 FOR UPDATE", [u.id]);
       const first = u.send("/api/market/purchase", { item_key: ITEM }, headers);
-      for (let i = 0; i < 100; i++) {
-        const rows = await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key]);
-        if (rows.length > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      first.catch(() => {}); // awaited below; a failure before then must not also surface as unhandled
+      // Only this user's purchase can wait on this wallet row: once it does, it has claimed the key
+      // (the claim commits before the purchase's transaction starts) and cannot finish before COMMIT.
+      // Fails clearly (within 10 s) if the first request never gets there.
+      await waitUntilBlockedBy(blockerPid, { timeoutMs: 10_000 });
+      expect(await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key])).toEqual([{ state: "in_progress" }]);
       const during = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
       expect(during.status).toBe(409);
       expect(during.body.error).toBe("conflict");
