@@ -18,13 +18,21 @@ const USAGE = `usage: npm run migrate -- <command>   (in the image: node scripts
   create NAME           add migrations/NNNN_NAME.sql and NNNN_NAME.down.sql
 environment: DATABASE_URL (default: the embedded database of \`npm start\`)`;
 
+/** A mistake in the command line: exit 2 with the usage, before anything touches the database. */
+class UsageError extends Error {}
+
+/** Takes `--to NNNN` out of args. Only digits: an empty value must not read as 0 ("everything"). */
 function option(args, name) {
   const i = args.indexOf(name);
   if (i === -1) return undefined;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new MigrationError(`${name} needs a migration number`);
+  const raw = args[i + 1];
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) throw new UsageError(`${name} needs a migration number, e.g. ${name} 0007 (got ${raw === undefined ? "nothing" : JSON.stringify(raw)})`);
   args.splice(i, 2);
-  return v;
+  return Number(raw);
+}
+
+function noMore(args, command) {
+  if (args.length > 0) throw new UsageError(`unexpected argument${args.length > 1 ? "s" : ""} for ${command}: ${args.join(" ")}`);
 }
 
 async function databaseUrl() {
@@ -35,27 +43,31 @@ async function databaseUrl() {
 
 async function main(argv) {
   const [command, ...args] = argv;
-  if (!command || command === "--help" || command === "-h") {
+  if (command === "--help" || command === "-h") {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return 0;
   }
+  if (!command) throw new UsageError("which command?");
   if (command === "create") {
-    if (!args[0]) throw new MigrationError("create needs a NAME");
+    if (!args[0]) throw new UsageError("create needs a NAME");
+    noMore(args.slice(1), "create");
     for (const f of createMigration(DIR, args[0])) console.log(`created ${f}`);
     return 0;
   }
-  if (!["up", "down", "status", "check"].includes(command)) {
-    console.error(USAGE);
-    return 2;
+  if (!["up", "down", "status", "check"].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  // Every argument is checked before connecting: a typo never reaches the database.
+  const to = command === "up" || command === "down" ? option(args, "--to") : undefined;
+  let steps = 1;
+  if (command === "down" && args.length > 0) {
+    if (to !== undefined) throw new UsageError("down takes N or --to NNNN, not both");
+    if (!/^\d{1,4}$/.test(args[0]) || Number(args[0]) < 1) throw new UsageError(`down N needs a positive number (got ${JSON.stringify(args[0])})`);
+    steps = Number(args.shift());
   }
+  noMore(args, command);
   const migrator = new Migrator({ databaseUrl: await databaseUrl(), dir: DIR });
   if (command === "up") {
-    const to = option(args, "--to");
     await migrator.up(to ?? Infinity);
   } else if (command === "down") {
-    const to = option(args, "--to");
-    const steps = args[0] === undefined ? 1 : Number(args[0]);
-    if (!Number.isInteger(steps) || steps < 1) throw new MigrationError("down N needs a positive number");
     await migrator.down({ steps, to });
   } else if (command === "status") {
     const rows = await migrator.status();
@@ -64,7 +76,7 @@ async function main(argv) {
   } else {
     // check: for deploy scripts, which must not change the schema without being asked to.
     const rows = await migrator.status();
-    const bad = rows.filter((r) => r.state === "CHANGED" || r.state === "MISSING FILE");
+    const bad = rows.filter((r) => r.state === "CHANGED");
     if (bad.length > 0) throw new MigrationError(bad.map((r) => `${r.file}: ${r.state}`).join(", "));
     const pending = rows.filter((r) => r.state === "pending");
     if (pending.length > 0) {
@@ -79,6 +91,10 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    if (err instanceof UsageError) {
+      console.error(`migrate: ${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
     console.error(err instanceof MigrationError ? `migrate: ${err.message}` : err);
     process.exit(1);
   },

@@ -9,7 +9,7 @@ import pg from "pg";
 import { splitSql } from "./sql-split.mjs";
 
 // Arbitrary constant key for pg_advisory_lock, shared by every runner of this project.
-const LOCK_KEY = 7_284_114_205;
+export const LOCK_KEY = 7_284_114_205;
 const FILE_RE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
 export class MigrationError extends Error {}
@@ -76,7 +76,12 @@ export class Migrator {
     }
     try {
       await client.query("SET lock_timeout = 0");
-      await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
+      // Another run holds the lock: say so instead of waiting in silence, then wait for it.
+      const { rows } = await client.query("SELECT pg_try_advisory_lock($1) AS got", [LOCK_KEY]);
+      if (!rows[0].got) {
+        this.log("waiting for another migration run to finish (it holds the migrations lock)");
+        await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
+      }
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY,
         name TEXT NOT NULL,

@@ -2,8 +2,9 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMigration, forgetStatement, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
+import { createMigration, forgetStatement, LOCK_KEY, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
 import { splitSql } from "../../scripts/lib/sql-split.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { createScratchDatabase, dropDatabase, schemaSnapshot, withClient } from "../support/database";
@@ -201,6 +202,44 @@ describe("migrations", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^migrate: cannot connect to the database \(DATABASE_URL\): .*password/m);
     expect(bad.stderr).not.toContain("wrong-password");
+  });
+
+  it("the CLI refuses a malformed command line (exit 2) before touching the database", async () => {
+    const cli = join(ROOT, "scripts", "migrate.mjs");
+    await new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: quiet }).up();
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8" });
+    for (const [args, message] of [
+      [["down", "--to", ""], /--to needs a migration number/], // an empty $TO must not mean "everything"
+      [["down", "--to"], /--to needs a migration number/],
+      [["down", "abc"], /down N needs a positive number/],
+      [["down", "0"], /down N needs a positive number/],
+      [["down", "2", "--to", "7"], /not both/],
+      [["up", "1"], /unexpected argument for up: 1/],
+      [["stauts"], /unknown command "stauts"/],
+      [[], /which command/],
+    ] as const) {
+      const r = run(...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+    // Nothing was rolled back.
+    expect((await new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: quiet }).status()).every((m) => m.state === "applied")).toBe(true);
+  });
+
+  it("a second run says it waits for the first one's lock", async () => {
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
+      const logs: string[] = [];
+      const waiting = new Migrator({ databaseUrl: url, dir: MIGRATIONS, log: (l) => logs.push(l) }).status();
+      for (let i = 0; i < 100 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(logs).toEqual(["waiting for another migration run to finish (it holds the migrations lock)"]);
+      await holder.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]);
+      expect((await waiting).length).toBeGreaterThan(0);
+    } finally {
+      await holder.end();
+    }
   });
 
   it("migrate check exits 3 listing pending migrations, 0 once they are applied", () => {

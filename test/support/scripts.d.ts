@@ -38,6 +38,7 @@ declare module "*/scripts/lib/migrator.mjs" {
   export function readMigrations(dir: string): Array<{ version: number; name: string; file: string; downFile: string; up: string; down: string; checksum: string }>;
   export function createMigration(dir: string, name: string): string[];
   export function forgetStatement(version: number): string;
+  export const LOCK_KEY: number;
   export class Migrator {
     constructor(opts: { databaseUrl: string; dir: string; log?: (m: string) => void });
     up(target?: number): Promise<string[]>;
