@@ -32,10 +32,26 @@ export function rssBytes(pid) {
   }
 }
 
+/** The last `lines` lines of a process's output, for error messages. */
+function tail(text, lines = 40) {
+  const all = text.trimEnd().split("\n");
+  return all.length <= lines ? all.join("\n") : `… (${all.length - lines} earlier lines)\n` + all.slice(-lines).join("\n");
+}
+
+const PROBE_TIMEOUT_MS = 2000;
+
 /**
+ * Starts `node launch.mjs` and waits until `readyPath` answers 200. The answer only counts once the
+ * launcher has bound the port (it starts workerd only after that, and exits when the port is
+ * taken), so a server that already listens there is never mistaken for ours. Each probe has its
+ * own short timeout, and the wait ends as soon as the launcher exits.
+ *
+ * `onSpawn(stop)` is called right after the launcher is spawned, so that a caller's Ctrl-C during
+ * the wait can stop it; the same stop() is returned once the API is ready.
+ *
  * @returns {Promise<{url: string, port: number, pid: number, workerPids: () => number[], logs: () => string, stop: () => Promise<void>, exited: Promise<number|null>}>}
  */
-export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDir = RUNTIME, onOutput, readyPath = "/health/live", timeoutMs = 30000 }) {
+export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDir = RUNTIME, onOutput, onSpawn, readyPath = "/health/live", timeoutMs = 30000 }) {
   let output = "";
   const child = spawn(process.execPath, [join(runtimeDir, "launch.mjs")], {
     env: { PATH: process.env.PATH, WORKERS: "1", ...env, SERVER_PORT: String(port), SERVER_HOST: host },
@@ -58,25 +74,72 @@ export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDi
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
-  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  let running = true;
+  let exitReason = "";
+  let spawnError = null;
+  const exited = new Promise((resolve) => {
+    child.once("error", (err) => {
+      // spawn failed: no "exit" event follows
+      spawnError = err;
+      running = false;
+      exitReason = `could not start: ${err.message}`;
+      resolve(null);
+    });
+    child.once("exit", (code, signal) => {
+      running = false;
+      exitReason = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      resolve(code);
+    });
+  });
+  const closed = new Promise((resolve) => child.once("close", resolve));
+  const stop = async () => {
+    if (!running) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(killGroup, 10000);
+    await exited;
+    clearTimeout(timer);
+  };
+  onSpawn?.(stop);
   const url = `http://${host}:${port}`;
 
   const deadline = Date.now() + timeoutMs;
-  let running = true;
-  exited.then(() => (running = false));
+  // The last answer (status and body: the readiness checks say what is wrong), else why none came.
+  let lastAnswer = null;
+  let lastFailure = "nothing answered";
+  const gone = exited.then(() => "exited");
   for (;;) {
-    if (!running) throw new Error(`the API exited during start:\n${output}`);
-    try {
-      const res = await fetch(url + readyPath);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+    if (!running) break;
+    // The launcher starts workerd only once it holds the port; before that, whatever answers on
+    // the port is not us.
+    if (childPids(child.pid).length > 0) {
+      const probe = (async () => {
+        try {
+          const res = await fetch(url + readyPath, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+          const body = await res.text();
+          lastAnswer = `${res.status} ${body.slice(0, 4000)}`;
+          return res.ok ? "ready" : "not ready";
+        } catch (err) {
+          lastFailure = err?.name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `cannot connect (${err?.cause?.code ?? err?.message})`;
+          return "not ready";
+        }
+      })();
+      // Only our launcher's workerd answers: it still runs (the answer raced its exit).
+      if ((await Promise.race([probe, gone])) === "ready" && running) break;
     }
+    if (!running) break;
     if (Date.now() > deadline) {
-      killGroup();
-      throw new Error(`the API did not answer ${readyPath} within ${timeoutMs} ms:\n${output}`);
+      await stop();
+      throw new Error(
+        `the API did not answer ${readyPath} with 200 within ${timeoutMs} ms; ${lastAnswer ? `its last answer: ${lastAnswer}` : lastFailure}\n` +
+          `launcher output (last lines):\n${tail(output) || "(none)"}`,
+      );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await Promise.race([new Promise((r) => setTimeout(r, 100)), gone]);
+  }
+  if (!running) {
+    // Let the pipes deliver the launcher's last lines (its error) before quoting them.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    throw new Error(`the API launcher ${exitReason} before it was ready:\n${tail(output) || "(no output)"}`, spawnError ? { cause: spawnError } : undefined);
   }
 
   return {
@@ -86,12 +149,6 @@ export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDi
     workerPids: () => childPids(child.pid),
     logs: () => output,
     exited,
-    async stop() {
-      if (!running) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(killGroup, 10000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop,
   };
 }

@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { portAvailable } from "./postgres.mjs";
 import { ROOT } from "./runtime.mjs";
 
 const require = createRequire(join(ROOT, "package.json"));
@@ -11,7 +12,8 @@ const require = createRequire(join(ROOT, "package.json"));
 export const S3_ACCESS_KEY_ID = "S3RVER";
 export const S3_SECRET_ACCESS_KEY = "S3RVER";
 
-export async function startS3({ port, directory, bucket = "ignition", address = "127.0.0.1" }) {
+/** `portVariable` names the setting that chose the port, for the port-in-use message. */
+export async function startS3({ port, directory, bucket = "ignition", address = "127.0.0.1", portVariable = null }) {
   const S3rver = require("@20minutes/s3rver");
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({
@@ -22,6 +24,10 @@ export async function startS3({ port, directory, bucket = "ignition", address = 
     vhostBuckets: false,
     configureBuckets: [{ name: bucket }],
   });
+  // s3rver does not report a listen error: the server's "error" event would end the process.
+  if (!(await portAvailable(port, address))) {
+    throw new Error(`port ${port} is already in use (${address}:${port}), wanted by the local S3 store: stop what listens there${portVariable ? ` or set ${portVariable}` : ""}`);
+  }
   const addr = await server.run();
   return {
     endpoint: `http://${address}:${addr.port}`,

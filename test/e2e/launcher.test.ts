@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -107,5 +107,62 @@ describe("launch.mjs: stopping and start-up failures", () => {
     const res = launchSync({ WORKERS: "lots", SERVER_PORT: "8089" });
     expect(res.status).toBe(1);
     expect(res.stderr).toContain("WORKERS=lots is invalid: it must be a whole number from 1 to 64");
+  });
+});
+
+describe("startApiProcess: readiness", () => {
+  /** Pids of launch.mjs processes started from this runtime folder and still running. */
+  const launchers = () =>
+    readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, "utf8").includes(join(RUNTIME, "launch.mjs")) && alive(Number(d));
+        } catch {
+          return false;
+        }
+      });
+
+  it("is not fooled by another HTTP server that already answers 200 on the port: it reports the launcher's port conflict", async () => {
+    const foreign = http.createServer((_req, res) => res.end('{"status":"ready"}'));
+    const port = await freePort();
+    await new Promise<void>((r) => foreign.listen(port, "127.0.0.1", r));
+    try {
+      const started = startApiProcess({ env: apiEnv(), port, readyPath: "/health/ready" });
+      await expect(started).rejects.toThrow(/the API launcher exited with code 1 before it was ready:[\s\S]*port \d+ is already in use/);
+    } finally {
+      foreign.close();
+    }
+  });
+
+  it("stops waiting as soon as the launcher exits, even when the port's holder accepts and never answers", async () => {
+    const silent = net.createServer(() => {}); // accepts connections, never writes a byte
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, "127.0.0.1", r));
+    try {
+      // Longer than the test's own timeout: only the launcher's exit can end the wait in time.
+      await expect(startApiProcess({ env: apiEnv(), port, timeoutMs: 600_000 })).rejects.toThrow(`port ${port} is already in use`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("when readiness never comes, the error quotes the last /health/ready answer and the launcher is gone", async () => {
+    const before = launchers();
+    const env = { ...apiEnv(), STORAGE_ENDPOINT: "http://127.0.0.1:9", LOG_LEVEL: "error" };
+    const err = await startApiProcess({ env, port: await freePort(), readyPath: "/health/ready", timeoutMs: 2000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/did not answer \/health\/ready with 200 within 2000 ms; its last answer: 503 \{.*"storage":\{"status":"fail"/);
+    expect(launchers()).toEqual(before);
+  });
+
+  it("hands out its stop() at spawn time, so a caller can stop the launcher while it waits", async () => {
+    let stop: (() => Promise<void>) | undefined;
+    const env = { ...apiEnv(), STORAGE_ENDPOINT: "http://127.0.0.1:9", LOG_LEVEL: "error" };
+    const started = startApiProcess({ env, port: await freePort(), readyPath: "/health/ready", timeoutMs: 600_000, onSpawn: (s) => (stop = s) });
+    const outcome = started.then(() => "ready", (e: Error) => e.message);
+    expect(stop).toBeTypeOf("function");
+    await stop!();
+    expect(await outcome).toMatch(/the API launcher (exited with code 0|was killed by SIGTERM) before it was ready/);
   });
 });

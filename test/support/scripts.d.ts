@@ -8,20 +8,25 @@ declare module "*/scripts/lib/api-process.mjs" {
     readyPath?: string;
     timeoutMs?: number;
     onOutput?: (text: string) => void;
+    onSpawn?: (stop: () => Promise<void>) => void;
   }): Promise<{ url: string; port: number; pid: number; workerPids(): number[]; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
   export function childPids(pid: number): number[];
   export function rssBytes(pid: number): number;
 }
 declare module "*/scripts/lib/postgres.mjs" {
   export class EmbeddedPostgres {
-    constructor(opts: { dataDir: string; port: number; password?: string; log?: (t: string) => void });
+    constructor(opts: { dataDir: string; port: number; password?: string; log?: (t: string) => void; portVariable?: string | null });
     dataDir: string;
     port: number;
+    child: import("node:child_process").ChildProcess | null;
     url(database?: string): string;
+    check(): Promise<void>;
     start(): Promise<void>;
     stop(): Promise<void>;
   }
   export function freePort(): Promise<number>;
+  export function portAvailable(port: number, host?: string): Promise<boolean>;
+  export function runningPostmaster(dataDir: string): number | null;
   export function waitForPort(port: number, host?: string, timeoutMs?: number): Promise<void>;
 }
 declare module "*/scripts/lib/runtime.mjs" {
@@ -52,7 +57,7 @@ declare module "*/scripts/lib/sql-split.mjs" {
 declare module "*/scripts/lib/s3.mjs" {
   export const S3_ACCESS_KEY_ID: string;
   export const S3_SECRET_ACCESS_KEY: string;
-  export function startS3(opts: { port: number; directory: string; bucket?: string; address?: string }): Promise<{
+  export function startS3(opts: { port: number; directory: string; bucket?: string; address?: string; portVariable?: string | null }): Promise<{
     endpoint: string;
     bucket: string;
     accessKeyId: string;
