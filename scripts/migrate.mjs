@@ -5,7 +5,7 @@
 // (the compose `migrate` service runs it), so it finds everything relative to itself.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { databaseUrlFromEnv } from "./lib/database-url.mjs";
+import { databaseUrlFromEnv, databaseUrlProblem } from "./lib/database-url.mjs";
 import { createMigration, MigrationError, Migrator } from "./lib/migrator.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +38,8 @@ function noMore(args, command) {
 async function databaseUrl() {
   const url = await databaseUrlFromEnv();
   if (url === null) throw new MigrationError("DATABASE_URL is not set");
+  const problem = databaseUrlProblem(url);
+  if (problem !== null) throw new MigrationError(`DATABASE_URL is unusable: ${problem}`);
   return url;
 }
 

@@ -202,6 +202,10 @@ describe("migrations", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^migrate: cannot connect to the database \(DATABASE_URL\): .*password/m);
     expect(bad.stderr).not.toContain("wrong-password");
+    const notUrl = spawnSync(process.execPath, [cli, "status"], { env: { ...process.env, DATABASE_URL: "not a url:secret" }, encoding: "utf8" });
+    expect(notUrl.status).toBe(1);
+    expect(notUrl.stderr).toMatch(/^migrate: DATABASE_URL is unusable: it is not a URL/m);
+    expect(notUrl.stderr).not.toContain("secret");
   });
 
   it("the CLI refuses a malformed command line (exit 2) before touching the database", async () => {
