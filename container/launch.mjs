@@ -114,6 +114,16 @@ function main() {
       stop(signal);
     });
   }
+  // Started by a Node tool (npm start, the tests) with a pipe as stdin: the pipe ends when that
+  // tool ends in any way, SIGKILL included, and then so does the API instead of holding the port.
+  if (process.env.LAUNCH_STOP_WITH_STDIN === "1") {
+    const orphaned = () => {
+      if (stopping) return;
+      log("info", `the process that started this launcher is gone: stopping ${workers} workerd process(es)`);
+      stop("SIGTERM");
+    };
+    process.stdin.on("end", orphaned).on("close", orphaned).on("error", orphaned).resume();
+  }
 
   const server = net.createServer();
   server.once("error", (err) => fail(listenError(err, host, port)));

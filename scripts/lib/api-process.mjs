@@ -54,8 +54,9 @@ const PROBE_TIMEOUT_MS = 2000;
 export async function startApiProcess({ env, port, host = "127.0.0.1", runtimeDir = RUNTIME, onOutput, onSpawn, readyPath = "/health/live", timeoutMs = 30000 }) {
   let output = "";
   const child = spawn(process.execPath, [join(runtimeDir, "launch.mjs")], {
-    env: { PATH: process.env.PATH, WORKERS: "1", ...env, SERVER_PORT: String(port), SERVER_HOST: host },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH, WORKERS: "1", ...env, SERVER_PORT: String(port), SERVER_HOST: host, LAUNCH_STOP_WITH_STDIN: "1" },
+    // stdin is a pipe only so that the launcher notices when this process is gone (see launch.mjs).
+    stdio: ["pipe", "pipe", "pipe"],
     // Its own process group, so a launcher that does not stop in time is killed with its children.
     detached: true,
   });

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiProcess } from "../../scripts/lib/api-process.mjs";
 import { freePort } from "../../scripts/lib/postgres.mjs";
-import { RUNTIME } from "../../scripts/lib/runtime.mjs";
+import { ROOT, RUNTIME } from "../../scripts/lib/runtime.mjs";
 import { apiEnv } from "../support/env";
 
 /** GET on a new TCP connection each time, so the kernel may hand it to any workerd process. */
@@ -154,6 +154,37 @@ describe("startApiProcess: readiness", () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/did not answer \/health\/ready with 200 within 2000 ms; its last answer: 503 \{.*"storage":\{"status":"fail"/);
     expect(launchers()).toEqual(before);
+  });
+
+  it("the API stops when the tool that started it is killed (SIGKILL), instead of holding the port", async () => {
+    const port = await freePort();
+    const script = `
+      import { startApiProcess } from ${JSON.stringify(join(ROOT, "scripts", "lib", "api-process.mjs"))};
+      const api = await startApiProcess({ env: JSON.parse(process.env.API_ENV), port: ${port} });
+      console.log(JSON.stringify({ launcher: api.pid, workers: api.workerPids() }));
+      setInterval(() => {}, 1000);`;
+    const tool = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, API_ENV: JSON.stringify({ ...apiEnv(), LOG_LEVEL: "error" }) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      tool.stdout!.on("data", (c) => {
+        out += c;
+        if (out.includes("\n")) resolve(out.split("\n")[0]!);
+      });
+      tool.once("exit", (code) => reject(new Error(`the tool exited (${code}) before the API was ready`)));
+    });
+    const { launcher, workers } = JSON.parse(line) as { launcher: number; workers: number[] };
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+    expect([launcher, ...workers].every(alive)).toBe(true);
+    tool.kill("SIGKILL");
+    for (let i = 0; i < 200 && [launcher, ...workers].some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+    expect([launcher, ...workers].filter(alive)).toEqual([]);
+    // The port is free again.
+    await new Promise<void>((resolve, reject) => {
+      const server = net.createServer().once("error", reject).listen(port, "127.0.0.1", () => server.close(() => resolve()));
+    });
   });
 
   it("hands out its stop() at spawn time, so a caller can stop the launcher while it waits", async () => {
