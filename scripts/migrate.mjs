@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// npm run migrate -- up [--to N] | down [N] [--to N] | status | check | create NAME
+// npm run migrate -- up [--to N] | down [N | --to N] | status | check | create NAME
 // Uses DATABASE_URL (or the embedded database that `npm start` runs, when DATABASE_URL is unset).
-// The container image ships this file with lib/migrator.mjs, lib/sql-split.mjs and migrations/
-// (the compose `migrate` service runs it), so it finds everything relative to itself.
+// The container image ships this file with lib/migrator.mjs, lib/sql-split.mjs, lib/database-url.mjs
+// and migrations/ (the compose `migrate` service runs it), so it finds everything relative to itself.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { databaseUrlFromEnv, databaseUrlProblem } from "./lib/database-url.mjs";
@@ -12,7 +12,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const DIR = join(HERE, "..", "migrations");
 const USAGE = `usage: npm run migrate -- <command>   (in the image: node scripts/migrate.mjs <command>)
   up [--to NNNN]        apply pending migrations (all, or up to NNNN)
-  down [N] [--to NNNN]  roll back the last N migrations applied (default 1), or all applied after NNNN
+  down [N | --to NNNN]  roll back the last N migrations applied (default 1), or all applied after NNNN
   status                list migrations and whether each is applied
   check                 exit 0 when nothing is pending, 3 (listing them) when migrations are pending
   create NAME           add migrations/NNNN_NAME.sql and NNNN_NAME.down.sql

@@ -15,7 +15,7 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
      its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged
      CI build); the tag itself if /app/VERSION cannot be read
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s).
-Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do)."
+Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do); 2 on a usage error."
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

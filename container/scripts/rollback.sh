@@ -17,7 +17,7 @@ Rolls the API back to ignition-api:<version> with container/production/docker-co
 Without --to the schema stays as it is, which an older image accepts (migrations are additive).
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
 FROM_TAG (the deployed version, when it cannot be read from the api container).
-Exit status 0 when <version> is healthy; 1 on any failure or when not confirmed."
+Exit status 0 when <version> is healthy; 1 on any failure or when not confirmed; 2 on a usage error."
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
