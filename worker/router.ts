@@ -44,11 +44,19 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
   const seal = () => {
     if (sealed) return;
     sealed = true;
-    const literals = routes.filter(([, , , path]) => !/[:*]/.test(path)).map(([, , , path]) => path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
-    if (literals.length === 0) return;
-    const notLiteral = `(?!(?:${[...new Set(literals)].join("|")})\\/*$)`;
+    const literals = [...new Set(routes.map(([, , , path]) => path).filter((path) => !/[:*]/.test(path)))];
+    const segments = (path: string) => path.split("/");
     for (const route of routes) {
-      if (/[:*]/.test(route[3])) route[1] = new RegExp(`^${notLiteral}${route[1].source.replace(/^\^/, "")}`, route[1].flags);
+      if (!/[:*]/.test(route[3]) || route[3].includes("*")) continue;
+      // Only the literal paths this route could take: same length, equal wherever it is literal.
+      const own = segments(route[3]);
+      const taken = literals.filter((literal) => {
+        const other = segments(literal);
+        return other.length === own.length && own.every((seg, i) => seg.startsWith(":") || seg === other[i]);
+      });
+      if (taken.length === 0) continue;
+      const notLiteral = `(?!(?:${taken.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})\\/*$)`;
+      route[1] = new RegExp(`^${notLiteral}${route[1].source.replace(/^\^/, "")}`, route[1].flags);
     }
   };
   return {
