@@ -9,6 +9,16 @@ import { startApi, type ApiProcess } from "../support/api";
 import { adminDatabaseUrl } from "../support/env";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
 
+/** A PostgreSQL server of the test's own (in a temporary directory), migrated. */
+async function ownMigratedServer(prefix: string): Promise<{ dir: string; pg: EmbeddedPostgres }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
+  await pg.start();
+  await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
+  return { dir, pg };
+}
+
 describe("database connections", () => {
   describe("with a process of its own on a database of its own", () => {
     let url: string;
@@ -58,11 +68,7 @@ describe("database connections", () => {
 
     beforeAll(async () => {
       // Its own server, so stopping it does not disturb the other tests (even with DATABASE_URL).
-      dir = mkdtempSync(join(tmpdir(), "ignition-outage-"));
-      chmodSync(dir, 0o755);
-      pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
-      await pg.start();
-      await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
+      ({ dir, pg } = await ownMigratedServer("ignition-outage-"));
       api = await startApi(
         { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_ACQUIRE_TIMEOUT_MS: "2000", LOG_LEVEL: "error" },
         "/health/ready",
@@ -121,11 +127,7 @@ describe("database connections", () => {
     const signal = (sig: NodeJS.Signals) => { for (const pid of serverPids()) process.kill(pid, sig); };
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), "ignition-frozen-"));
-      chmodSync(dir, 0o755);
-      pg = new EmbeddedPostgres({ dataDir: join(dir, "data"), port: await freePort() });
-      await pg.start();
-      await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
+      ({ dir, pg } = await ownMigratedServer("ignition-frozen-"));
       api = await startApi(
         { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_STATEMENT_TIMEOUT_MS: "500", DATABASE_ACQUIRE_TIMEOUT_MS: "2000", LOG_LEVEL: "error" },
         "/health/ready",
