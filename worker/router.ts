@@ -23,7 +23,7 @@ export interface RouteTable {
 }
 
 /** Runs before the handler of a matched route only (a request no route takes never reaches it). */
-export type BeforeHandler = (request: IRequest, ctx: AppContext) => Promise<void>;
+type BeforeHandler = (request: IRequest, ctx: AppContext) => Promise<void>;
 
 export function createRouteTable(before?: BeforeHandler): RouteTable {
   const itty = Router<IRequest, [AppContext]>();

@@ -162,6 +162,15 @@ describe("sessions", () => {
     expect(audits.map((r) => r.event_type)).toEqual(["role_granted", "role_granted", "role_revoked"]);
   });
 
+  it("ending the current session by its id, in any letter case, also clears the cookie", async () => {
+    const { b } = await signedIn();
+    const { sessions } = await (await b.fetch("/auth/sessions")).json();
+    const current = sessions.find((x: { current: boolean }) => x.current);
+    const res = await b.fetch(`/auth/sessions/${current.id.toUpperCase()}`, { method: "DELETE" });
+    expect(res.status).toBe(200);
+    expect(b.cookie("session")).toBeUndefined();
+  });
+
   it("parallel requests after a role change rotate the session once", async () => {
     const { b, who } = await signedIn();
     const cli = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", who.email!, "moderator"], {

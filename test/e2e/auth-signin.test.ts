@@ -74,7 +74,6 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
     const sid: string = JSON.parse(Buffer.from(cookie.split(".")[1]!, "base64url").toString()).sid;
     expect(sid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(rows[0].token_hash)).toEqual(createHash("sha256").update(sid).digest());
-    expect(Buffer.from(rows[0].token_hash).toString()).not.toContain(sid);
 
     const audits = await auditRows([res.headers.get("X-Request-Id")!]);
     expect(audits.map((r) => r.event_type)).toEqual(["login", "user_created"]);

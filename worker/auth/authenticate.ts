@@ -2,7 +2,7 @@ import type { AppContext } from "../context";
 import { AppError } from "../http/errors";
 import { changesState, passesCsrf } from "./csrf";
 import { devBypassApplies, devUser } from "./dev-bypass";
-import type { Hit } from "./rate-limit";
+import { exemptFromApiLimit, type Hit } from "./rate-limit";
 import { readSessionToken } from "./session-cookie";
 import { findLiveSession, rotateSession, toAuthUser, touchIfStale } from "./sessions";
 import { isAdmin, type AuthUser } from "./user";
@@ -16,8 +16,10 @@ async function resolve(ctx: AppContext, request: Request): Promise<AuthUser | nu
   if (token === null) return null;
   const db = ctx.db();
   // A state change that passes the CSRF check will be counted against the user's API rate limit:
-  // the lookup does that in the same statement. (One that fails it is refused uncounted.)
-  const found = await findLiveSession(db, token, changesState(request.method) && passesCsrf(ctx, request));
+  // the lookup does that in the same statement. (One that fails it is refused uncounted, and one
+  // that ends a session is never limited, so it is not counted either.)
+  const counted = changesState(request.method) && passesCsrf(ctx, request) && !exemptFromApiLimit(new URL(request.url).pathname);
+  const found = await findLiveSession(db, token, counted);
   if (found === null) return null;
   const { row, hit } = found;
   if (hit) apiHits.set(ctx, hit);

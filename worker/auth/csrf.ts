@@ -3,7 +3,6 @@ import { AppError } from "../http/errors";
 import { audit } from "./audit";
 import { countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
 
-const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** Whether the method changes state (the ones the CSRF check and the per-user rate limit cover). */
@@ -17,9 +16,8 @@ function originOf(value: string): string | null {
   }
 }
 
-/** Whether a request is safe (GET, HEAD, OPTIONS) or passes the CSRF rule of enforceCsrf. */
+/** Whether a state-changing request passes the CSRF rule of enforceCsrf. */
 export function passesCsrf(ctx: AppContext, request: Request): boolean {
-  if (SAFE.has(request.method)) return true;
   const origin = request.headers.get("Origin");
   const referer = request.headers.get("Referer");
   const claimed = origin !== null ? origin : referer !== null ? originOf(referer) : null;

@@ -22,8 +22,9 @@ export const countHitSql = (key: string, window: string, from = "") => `
   ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1
   RETURNING count, ceil(extract(epoch FROM window_start) + ${window} - extract(epoch FROM now()))::int AS retry_after`;
 
-/** The key of the per-user limit on state-changing API requests. */
-export const apiKey = (userId: string) => `api:${userId}`;
+/** The key of the per-user limit on state-changing API requests (also built in SQL: sessions.ts). */
+export const API_KEY_PREFIX = "api:";
+export const apiKey = (userId: string) => `${API_KEY_PREFIX}${userId}`;
 
 /**
  * Requests that end sessions are never refused by the per-user limit: a user (or someone who

@@ -2,7 +2,7 @@ import type { AppContext } from "../context";
 import { utc } from "../db/json";
 import type { Sql } from "../db/sql";
 import { audit } from "./audit";
-import { countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
+import { API_KEY_PREFIX, countHitSql, WINDOW_SECONDS, type Hit } from "./rate-limit";
 import { sessionCookieHeader } from "./session-cookie";
 import { randomToken, sha256 } from "./tokens";
 import type { AuthUser } from "./user";
@@ -70,7 +70,7 @@ const LIVE_SESSION = `SELECT json_build_object(
 
 // The same lookup that also counts the request against the user's API rate limit (key api:{id}).
 const LIVE_SESSION_COUNTED = `WITH live AS (${LIVE_SESSION}),
-  hit AS (${countHitSql("'api:' || live.user_id", "$2::int", "FROM live")})
+  hit AS (${countHitSql(`'${API_KEY_PREFIX}' || live.user_id`, "$2::int", "FROM live")})
   SELECT live.s, (SELECT json_build_object('count', count, 'retry_after', retry_after) FROM hit) AS hit FROM live`;
 
 /**

@@ -144,7 +144,7 @@ class Pipeline {
  * A transaction's statements on one connection. BEGIN is not a round trip of its own: it is
  * written together with the transaction's first statement(s).
  */
-function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void>; failure: unknown } {
+function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void>; failure: unknown; readonly begun: boolean } {
   const pipeline = new Pipeline(client);
   let begun = false;
   const run = async (config: Statement) => {
@@ -159,6 +159,10 @@ function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { comm
   };
   const tx = {
     failure: undefined as unknown,
+    /** Whether BEGIN went out (with the first statement): before that there is nothing to roll back. */
+    get begun() {
+      return begun;
+    },
     async commit() {
       if (begun) await timed(observer, () => run(statement("COMMIT")));
     },
@@ -210,7 +214,7 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
       } catch (err) {
         // A connection in an unknown state is destroyed, not rolled back and reused.
         if (tx.failure !== undefined) broken = tx.failure;
-        else {
+        else if (tx.begun) {
           try {
             await client.query("ROLLBACK");
           } catch (rollbackErr) {

@@ -8,12 +8,11 @@ import { listLiveSessions, revokeOtherSessions, revokeSession, rotateSession } f
 import type { AuthUser } from "../../auth/user";
 import type { AppContext } from "../../context";
 import { AppError } from "../../http/errors";
+import { idParam } from "../../http/params";
 import { json } from "../../http/response";
 import { parseBody } from "../../http/validate";
 import type { AppRouter } from "../../router";
 import { finishSignIn, startSignIn } from "./signin";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const verifyAgeBody = z.object({ is_13_or_older: z.boolean() });
 const acceptTosBody = z.object({ accepted: z.boolean(), version: z.string().trim().min(1).max(32).optional() });
@@ -115,8 +114,8 @@ export function authRoutes(router: AppRouter): void {
     })
     .delete("/auth/sessions/:id", async (req, ctx) => {
       const user = await requireUser(ctx, req);
-      const id = req.params.id ?? "";
-      if (!UUID.test(id)) throw new AppError("not_found", "Session not found");
+      // Lower case, as stored: the current-session check below compares exactly.
+      const id = idParam(req.params.id, "Session not found");
       const ended = await ctx.db().transaction(async (tx) => {
         const ok = await revokeSession(tx, user.id, id, "revoked_by_user");
         if (ok) await audit(tx, ctx, "session_revoked", { userId: user.id, sessionId: user.sessionId, resourceType: "session", resourceId: id });

@@ -7,7 +7,8 @@ import type { AppContext } from "../../context";
 import { AppError } from "../../http/errors";
 import { ObjectTooLarge } from "../../storage/blob-store";
 import { sanitizeFilename } from "../../storage/filename";
-import { blobKey, isUuid } from "../../storage/keys";
+import { blobKey } from "../../storage/keys";
+import { idParam } from "../../http/params";
 import { categoryOf, essence, extensionOf, isAllowedMime, maxBytesFor, withinLimit } from "../../storage/mime";
 import { deleteBlobRow, findBlob, finishDeletions, insertPendingBlob, lockedPendingCount, markBlobReady, type NewBlob } from "./repo";
 import type { BlobRow } from "./schema";
@@ -57,7 +58,7 @@ function newBlob(user: AuthUser, mime: string, filename: string | null, metadata
 }
 
 /** Creates the pending row (and so the key) for an upload the caller is about to write. */
-export async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
+async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
   return insertPendingBlob(ctx.db(), newBlob(user, mime, filename, metadata));
 }
 
@@ -87,7 +88,7 @@ async function deleteObjectNow(ctx: AppContext, key: string): Promise<void> {
 }
 
 /** Removes a row and its object now (a failed or refused upload). */
-export async function discardBlob(ctx: AppContext, row: BlobRow): Promise<void> {
+async function discardBlob(ctx: AppContext, row: BlobRow): Promise<void> {
   await deleteBlobRow(ctx.db(), row.user_id, row.id);
   await deleteObjectNow(ctx, row.key);
 }
@@ -103,8 +104,7 @@ export async function discardQuietly(ctx: AppContext, row: BlobRow): Promise<voi
 
 /** DELETE /{id}: the caller's blob in any state (a pending one is a cancelled upload). */
 export async function removeBlob(ctx: AppContext, user: AuthUser, id: string): Promise<void> {
-  id = id.toLowerCase(); // ids are stored lowercase; any case is the same id
-  const row = isUuid(id) ? await deleteBlobRow(ctx.db(), user.id, id) : null;
+  const row = await deleteBlobRow(ctx.db(), user.id, idParam(id, notFound(id).message));
   if (row === null) throw notFound(id);
   await deleteObjectNow(ctx, row.key);
 }
@@ -141,8 +141,7 @@ export async function finishUpload(ctx: AppContext, row: BlobRow, metadata?: unk
 
 /** A blob of the caller's in any state; 404 for malformed ids, other users' ids and unknown ids. */
 export async function ownedBlob(ctx: AppContext, user: AuthUser, id: string): Promise<BlobRow> {
-  id = id.toLowerCase(); // ids are stored lowercase; any case is the same id
-  const row = isUuid(id) ? await findBlob(ctx.db(), user.id, id) : null;
+  const row = await findBlob(ctx.db(), user.id, idParam(id, notFound(id).message));
   if (row === null) throw notFound(id);
   return row;
 }
