@@ -71,7 +71,7 @@ describe("focus sessions", () => {
     expect(pause.mode).toBe("long_break");
     expect(pause.time_remaining_seconds).toBeGreaterThanOrEqual(900 - took - 1);
     expect(pause.time_remaining_seconds).toBeLessThanOrEqual(900);
-    expect(pause.time_remaining_seconds).toBeLessThanOrEqual(900);
+    expect(pause.paused_at).toMatch(RFC3339_UTC);
     expect(await u.ok("GET", "/api/focus/pause")).toEqual(pause);
     expect((await u.send("/api/focus/pause")).body).toMatchObject({ error: "bad_request", message: "Session is not active" });
 

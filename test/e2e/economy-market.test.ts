@@ -37,6 +37,9 @@ describe("market items", () => {
     const bad = await admin.send("/api/market/items", { key: "Bad Key", name: "", category: CATEGORY, cost_coins: -1, image_url: "ftp://x/y", uses_per_purchase: 0, total_stock: -2 });
     expect(bad.status).toBe(422);
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(["cost_coins", "image_url", "key", "name", "total_stock", "uses_per_purchase"]);
+    const half = await admin.send("/api/market/items", { key: key("half"), name: "x", category: CATEGORY, cost_coins: 1, image_url: "https://cdn.example.com/\ud800x" });
+    expect(half.status).toBe(422);
+    expect(half.body.details.map((d: { field: string }) => d.field)).toEqual(["image_url"]);
     await item("dup");
     const dup = await admin.send("/api/market/items", { key: key("dup"), name: "again", category: CATEGORY, cost_coins: 1 });
     expect(dup.status).toBe(409);

@@ -81,11 +81,20 @@ export async function discardBody(body: ReadableStream<Uint8Array> | null, limit
 
 /** Parses a JSON request body: 415 unless the content type is JSON, 400 for bad syntax, 413 when too large. */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
+  requireJsonType(request);
+  return parseJsonText(await readLimitedText(request, limit));
+}
+
+/** 415 unless the request says its body is JSON (application/json or application/*+json). */
+export function requireJsonType(request: Request): void {
   const type = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
     throw new AppError("unsupported_media_type", "Content-Type must be application/json");
   }
-  const text = await readLimitedText(request, limit);
+}
+
+/** The JSON document in a body already read: 400 invalid_json when it is empty or malformed. */
+export function parseJsonText(text: string): unknown {
   if (text.trim() === "") throw new AppError("invalid_json", "Request body is empty; a JSON document is required");
   try {
     return JSON.parse(text);

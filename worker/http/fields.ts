@@ -11,13 +11,17 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
 const SURROGATE_MESSAGE = "Must be valid Unicode text (no unpaired surrogates)";
 
+/** Whether PostgreSQL can store the string (as text or inside jsonb): no NUL, no unpaired surrogate. */
+export const storable = (s: string): boolean => noNul(s) && wellFormed(s);
+
+/** A string schema refined to what PostgreSQL can store, each problem with its own message. */
+export const storableString = <S extends z.ZodType<string>>(schema: S) => schema.refine(noNul, NUL_MESSAGE).refine(wellFormed, SURROGATE_MESSAGE);
+
 /** Optional text (trimmed, at most `max` characters); null or absent when not given. */
-export const optionalText = (max: number) =>
-  z.string().trim().max(max).refine(noNul, NUL_MESSAGE).refine(wellFormed, SURROGATE_MESSAGE).nullish();
+export const optionalText = (max: number) => storableString(z.string().trim().max(max)).nullish();
 
 /** Required, non-blank text (trimmed, at most `max` characters). */
-export const requiredText = (max: number) =>
-  z.string().trim().min(1, "Must not be blank").max(max).refine(noNul, NUL_MESSAGE).refine(wellFormed, SURROGATE_MESSAGE);
+export const requiredText = (max: number) => storableString(z.string().trim().min(1, "Must not be blank").max(max));
 
 /** A calendar date YYYY-MM-DD that PostgreSQL's DATE accepts and people plan with (years 1900–9999). */
 export const calendarDate = z.iso.date().refine((d) => d >= "1900-01-01", "Must be on or after 1900-01-01");

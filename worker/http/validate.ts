@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { AppContext } from "../context";
-import { readJson, readLimitedText } from "./body";
+import { parseJsonText, readJson, readLimitedText, requireJsonType } from "./body";
 import { AppError, type FieldError } from "./errors";
 
 function toDetails(error: z.ZodError): FieldError[] {
@@ -29,5 +29,6 @@ export async function parseBody<S extends z.ZodType>(request: Request, ctx: AppC
 export async function parseOptionalBody<S extends z.ZodType>(request: Request, ctx: AppContext, schema: S): Promise<z.infer<S>> {
   const text = request.body === null ? "" : await readLimitedText(request, ctx.config.maxBodyBytes);
   if (text.trim() === "") return validate(schema, {});
-  return parseBody(new Request(request.url, { method: request.method, headers: request.headers, body: text }), ctx, schema);
+  requireJsonType(request);
+  return validate(schema, parseJsonText(text));
 }

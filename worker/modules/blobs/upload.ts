@@ -6,6 +6,7 @@ import type { AuthUser } from "../../auth/user";
 import type { AppContext } from "../../context";
 import { discardBody } from "../../http/body";
 import { AppError } from "../../http/errors";
+import { storable } from "../../http/fields";
 import { multipartBoundary, MultipartReader, partText, type MultipartPart } from "../../http/multipart";
 import { essence, MAX_UPLOAD_BYTES } from "../../storage/mime";
 import type { BlobRow } from "./schema";
@@ -30,7 +31,6 @@ function declaredLength(request: Request): number | null {
  * PostgreSQL's jsonb) recurses over it. Our own walk uses an explicit stack for the same reason.
  */
 const MAX_METADATA_DEPTH = 32;
-const UNSTORABLE_STRING = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why the value cannot be stored, or null. jsonb refuses NUL and unpaired surrogates in strings and keys. */
 function metadataProblem(root: unknown): string | null {
@@ -38,7 +38,7 @@ function metadataProblem(root: unknown): string | null {
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { value, depth } = item;
     if (typeof value === "string") {
-      if (UNSTORABLE_STRING.test(value)) return "must not contain NUL characters or unpaired surrogates";
+      if (!storable(value)) return "must not contain NUL characters or unpaired surrogates";
     } else if (typeof value === "object" && value !== null) {
       if (depth > MAX_METADATA_DEPTH) return `must not be nested more than ${MAX_METADATA_DEPTH} levels deep`;
       for (const [k, v] of Object.entries(value)) {

@@ -1,5 +1,5 @@
 // The level curve (spec §3.0). A user's progress is a level plus the XP earned inside it;
-// lifetime XP is the sum of the ledger, and levelFromLifetime() recovers the same state from it.
+// lifetime XP is the sum of the ledger, and adding it from level 1 recovers the same state.
 
 /** XP needed to go from `level` to the next one: floor(100 · L^1.5). L·√L is exact for squares. */
 export function xpForLevel(level: number): number {
@@ -27,12 +27,6 @@ export function addXp(state: LevelState, gained: number): LevelStep {
     level += 1;
   }
   return { level, xp, toNext: xpForLevel(level), leveledUp: level > state.level };
-}
-
-/** The level state that `lifetime` XP earned from level 1 leads to. */
-export function levelFromLifetime(lifetime: number): LevelState {
-  const { level, xp } = addXp({ level: 1, xp: 0 }, lifetime);
-  return { level, xp };
 }
 
 /** What the level bar shows: trunc(xp / toNext · 100). */

@@ -227,9 +227,23 @@ export interface AchievementDefinitionRow extends AchievementTrigger {
   is_hidden: boolean;
   sort_order: number;
   created_at: string;
-  /** The user's ledger rows of trigger_config.event_type (0 when there is none). */
+  /** The user's ledger rows of trigger_config.event_type, counted up to what the trigger needs (0 when there is none). */
   events: number;
 }
+
+/**
+ * A definition's event count for a user, stopping at what its trigger needs (1 for "first", the
+ * target for "count"), so the cost does not grow with the user's history. The same expression as
+ * in award_state (migration 0016); progress is capped at the target anyway.
+ */
+const EVENTS_UPTO_TRIGGER = (d: string, user: string) => `CASE WHEN ${d}.trigger_config ? 'event_type' THEN (
+    SELECT count(*) FROM (
+      SELECT 1 FROM points_ledger l WHERE l.user_id = ${user} AND l.event_type = ${d}.trigger_config->>'event_type'
+      LIMIT CASE
+        WHEN ${d}.trigger_type = 'count' AND jsonb_typeof(${d}.trigger_config->'count') = 'number'
+        THEN LEAST(GREATEST(ceil((${d}.trigger_config->>'count')::numeric), 1), 1000000)::bigint
+        ELSE 1 END
+    ) upto) ELSE 0 END`;
 
 /** Visible definitions the user has not earned, cheapest reward first (the teaser's order). */
 export async function listUnearnedVisible(sql: Sql, userId: string): Promise<AchievementDefinitionRow[]> {
@@ -237,8 +251,7 @@ export async function listUnearnedVisible(sql: Sql, userId: string): Promise<Ach
     `SELECT json_build_object('id', d.id, 'key', d.key, 'name', d.name, 'description', d.description, 'category', d.category,
        'icon', d.icon, 'trigger_type', d.trigger_type, 'trigger_config', d.trigger_config, 'reward_coins', d.reward_coins,
        'reward_xp', d.reward_xp, 'is_hidden', d.is_hidden, 'sort_order', d.sort_order, 'created_at', ${utc("d.created_at")},
-       'events', CASE WHEN d.trigger_config ? 'event_type' THEN (SELECT count(*) FROM points_ledger l
-         WHERE l.user_id = $1 AND l.event_type = d.trigger_config->>'event_type') ELSE 0 END) AS d
+       'events', ${EVENTS_UPTO_TRIGGER("d", "$1")}) AS d
      FROM achievement_definitions d
      WHERE NOT d.is_hidden
        AND NOT EXISTS (SELECT 1 FROM user_achievements a WHERE a.user_id = $1 AND a.achievement_key = d.key)

@@ -131,8 +131,8 @@ function pay(tx: Sql, userId: string, award: Award & { xp: number; coins: number
     level: level.level,
     currentStreak,
   });
-  for (const def of running.pending.filter((d) => !running.earned.has(d.key))) {
-    // An earlier unlock's reward may have unlocked it already.
+  for (const def of running.pending) {
+    // Earned already, by this award or by an earlier unlock's reward.
     if (running.earned.has(def.key) || !isEarned(achievementProgress(def, view(def)))) continue;
     running.earned.add(def.key);
     writes.push(insertUserAchievement(tx, userId, def.key));

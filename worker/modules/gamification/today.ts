@@ -16,10 +16,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat | null {
   return f;
 }
 
-export function isValidTimeZone(timeZone: string): boolean {
-  return formatter(timeZone) !== null;
-}
-
 /** The calendar date at instant `at` in `timeZone` (UTC when absent or unknown). */
 export function localDate(timeZone: string | null | undefined, at: Date = new Date()): string {
   const f = timeZone ? formatter(timeZone) : null;

@@ -35,7 +35,7 @@ export async function completeMilestone(tx: Sql, userId: string, milestoneId: st
     eventType: "milestone_complete",
     eventId: milestoneId,
     xp: MILESTONE_XP,
-    reason: `Completed milestone: ${milestone.title}`.slice(0, 300),
+    reason: `Completed milestone: ${milestone.title}`,
     key: `milestone_complete_${milestoneId}`,
   });
   if (status === "completed" && goal.status !== "completed") {

@@ -24,7 +24,7 @@ export async function completeHabit(tx: Sql, userId: string, id: string, notes: 
     eventType: "habit_complete",
     eventId: id,
     xp: reward.xp,
-    reason: `Completed habit: ${habit.name}`.slice(0, 300),
+    reason: `Completed habit: ${habit.name}`,
     key: `habit_complete_${id}_${today}`,
     streaks: ["habit"],
     today,

@@ -1,6 +1,6 @@
 // Request and response shapes of /api/market (spec §3.8).
 import { z } from "zod";
-import { noNul, NUL_MESSAGE, optionalText, orDefault, requiredText } from "../../http/fields";
+import { optionalText, orDefault, requiredText, storableString } from "../../http/fields";
 
 export const createItemBody = z.object({
   key: z.string().trim().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "Use 1–64 lowercase letters, digits, '_', '.' or '-'"),
@@ -9,7 +9,7 @@ export const createItemBody = z.object({
   cost_coins: z.number().int().min(0).max(1_000_000),
   description: optionalText(5000),
   icon: optionalText(100),
-  image_url: z.url({ protocol: /^https?$/ }).max(2000).refine(noNul, NUL_MESSAGE).nullish(),
+  image_url: storableString(z.url({ protocol: /^https?$/ }).max(2000)).nullish(),
   is_consumable: orDefault(z.boolean(), true),
   uses_per_purchase: z.number().int().min(1).max(10_000).nullish(),
   total_stock: z.number().int().min(0).max(1_000_000).nullish(),

@@ -44,7 +44,7 @@ export async function purchase(tx: Sql, ctx: AppContext, user: AuthUser, input: 
       amount: total,
       eventId: id,
       key: `purchase_${id}`,
-      reason: `Purchased ${item.name} x${quantity}`.slice(0, 300),
+      reason: `Purchased ${item.name} x${quantity}`,
     }),
     insertPurchase(tx, { id, userId: user.id, item, cost: total, quantity, usesRemaining: usesBought(item, quantity) }),
     audit(tx, ctx, "purchase", {

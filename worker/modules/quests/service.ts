@@ -34,16 +34,16 @@ export async function completeQuest(tx: Sql, userId: string, id: string) {
   const { quest, last_completed_date, timezone } = await lockOwn(tx, userId, id, canComplete, "completed");
   const today = localDate(timezone);
   const streak = questStreak({ ...quest, last_completed_date }, today);
-  const done = await markCompleted(tx, userId, id, today, streak);
-  const award = await awardPoints(tx, userId, {
+  // The two go out together: the award needs nothing the update returns.
+  const [done, award] = await Promise.all([markCompleted(tx, userId, id, today, streak), awardPoints(tx, userId, {
     eventType: "quest_complete",
     eventId: id,
     xp: quest.xp_reward,
     coins: quest.coin_reward,
-    reason: `Completed quest: ${quest.title}`.slice(0, 300),
+    reason: `Completed quest: ${quest.title}`,
     key: `quest_complete_${id}_${today}`,
     today,
-  });
+  })]);
   return {
     quest: done,
     xp_awarded: award.xp,
