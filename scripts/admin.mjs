@@ -62,7 +62,7 @@ function parseExpires(text) {
 /** The command line, fully checked: nothing is done before it is right. */
 function parseArgs(argv) {
   const [command, ...rest] = argv;
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command ${command}`, true);
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command ${command}`, true);
   const positionals = [];
   let expires = null;
   let expiresGiven = false;
@@ -183,7 +183,9 @@ async function connect() {
     const problem = databaseUrlProblem(process.env.DATABASE_URL);
     if (problem) throw new CliError(`DATABASE_URL is invalid: ${problem}`);
   }
-  const url = await databaseUrlFromEnv();
+  const url = await databaseUrlFromEnv().catch((err) => {
+    throw new CliError(err.message);
+  });
   if (url === null) throw new CliError("DATABASE_URL is not set");
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10000 });
   client.on("error", () => {});

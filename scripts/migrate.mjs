@@ -36,7 +36,9 @@ function noMore(args, command) {
 }
 
 async function databaseUrl() {
-  const url = await databaseUrlFromEnv();
+  const url = await databaseUrlFromEnv().catch((err) => {
+    throw new MigrationError(err.message);
+  });
   if (url === null) throw new MigrationError("DATABASE_URL is not set");
   const problem = databaseUrlProblem(url);
   if (problem !== null) throw new MigrationError(`DATABASE_URL is unusable: ${problem}`);

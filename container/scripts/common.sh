@@ -26,6 +26,9 @@ check_version() {
 }
 
 check_prerequisites() {
+  # The health settings are used last, after the backup and the change: check them first.
+  [[ "$HEALTH_RETRIES" =~ ^[1-9][0-9]*$ ]] || die "HEALTH_RETRIES=$HEALTH_RETRIES is invalid: a whole number of tries, 1 or more"
+  [[ "$HEALTH_INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "HEALTH_INTERVAL=$HEALTH_INTERVAL is invalid: seconds between tries, e.g. 2"
   command -v docker > /dev/null 2>&1 || die "docker is not installed (or not on PATH)"
   docker compose version > /dev/null 2>&1 || die "docker compose v2 is not available: install the docker compose plugin"
   [[ -f "$COMPOSE_FILE" ]] || die "compose file not found: $COMPOSE_FILE"

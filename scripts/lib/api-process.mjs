@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { RUNTIME } from "./runtime.mjs";
 
 /** Pids of the processes whose parent is `pid` (the launcher's workerd children), from /proc. */
-export function childPids(pid) {
+function childPids(pid) {
   const pids = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

@@ -8,14 +8,13 @@ import { ROOT } from "./runtime.mjs";
 import { startS3, storageEnv } from "./s3.mjs";
 
 export const EMBEDDED = {
-  pgPort: Number(process.env.EMBEDDED_PG_PORT || 54329),
-  s3Port: Number(process.env.EMBEDDED_S3_PORT || 54330),
   database: "ignition",
   stateDir: defaultStateDir(),
 };
 
 export function embeddedDatabaseUrl() {
-  return `postgres://postgres:postgres@127.0.0.1:${EMBEDDED.pgPort}/${EMBEDDED.database}`;
+  // Checked like npm start checks it: a bad EMBEDDED_PG_PORT is named, not turned into a bad URL.
+  return `postgres://postgres:postgres@127.0.0.1:${portSetting(process.env, "EMBEDDED_PG_PORT", 54329)}/${EMBEDDED.database}`;
 }
 
 /** CREATE DATABASE unless it exists (connecting through the maintenance database). */

@@ -99,7 +99,7 @@ export function portAvailable(port, host = "127.0.0.1") {
 }
 
 /** The pid of the live PostgreSQL named by dataDir/postmaster.pid, or null (none, stale, unreadable). */
-export function runningPostmaster(dataDir) {
+function runningPostmaster(dataDir) {
   let pid;
   try {
     pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);

@@ -152,6 +152,12 @@ describe("deploy.sh", () => {
     expect(noVersion.status).toBe(2);
     expect(noVersion.out).toContain("which version?");
     expect(run("deploy.sh", ["v1 0"]).out).toContain('"v1 0" is not a valid image tag');
+    // A bad health setting is found before the backup and the change, not reported as an unhealthy version.
+    rmSync(log, { force: true });
+    const badRetries = run("deploy.sh", ["v2.0.0", "--migrate"], { HEALTH_RETRIES: "abc" });
+    expect(badRetries.status).toBe(1);
+    expect(badRetries.out).toContain("HEALTH_RETRIES=abc is invalid");
+    expect(calls().filter((l) => /pg_dump|migrate|up -d/.test(l))).toEqual([]);
     const noDocker = spawnSync(join(tools("no-docker", ["bash", "dirname"]), "bash"), [join(SCRIPTS, "deploy.sh"), "v2.0.0"], {
       env: { PATH: join(work, "no-docker"), ENV_FILE: envFile },
       encoding: "utf8",

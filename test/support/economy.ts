@@ -92,7 +92,7 @@ export async function wallet(u: User): Promise<{ coins: number; lifetime_earned:
   return u.ok("GET", "/api/market/wallet");
 }
 
-export const XP_FOR_LEVEL = (l: number) => Math.floor(100 * l ** 1.5);
+const XP_FOR_LEVEL = (l: number) => Math.floor(100 * l ** 1.5);
 
 /**
  * The ledger invariant: the wallet equals the sum of the user's ledger coins, is never negative,

@@ -10,7 +10,6 @@ declare module "*/scripts/lib/api-process.mjs" {
     onOutput?: (text: string) => void;
     onSpawn?: (stop: () => Promise<void>) => void;
   }): Promise<{ url: string; port: number; pid: number; workerPids(): number[]; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
-  export function childPids(pid: number): number[];
   export function rssBytes(pid: number): number;
 }
 declare module "*/scripts/lib/postgres.mjs" {
@@ -26,7 +25,6 @@ declare module "*/scripts/lib/postgres.mjs" {
   }
   export function freePort(): Promise<number>;
   export function portAvailable(port: number, host?: string): Promise<boolean>;
-  export function runningPostmaster(dataDir: string): number | null;
   export function waitForPort(port: number, host?: string, timeoutMs?: number): Promise<void>;
 }
 declare module "*/scripts/lib/runtime.mjs" {
