@@ -78,6 +78,12 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
     const audits = await auditRows([res.headers.get("X-Request-Id")!]);
     expect(audits.map((r) => r.event_type)).toEqual(["login", "user_created"]);
     expect(audits[0]).toMatchObject({ ip: b.ip, user_agent: "ignition-test-browser", status: "success" });
+    expect(audits[0].details).toEqual({ provider: "google", new_user: true });
+
+    // The next sign-in finds the account (spec §2.2.1 path 1).
+    const again = await new Browser(apiUrl()).signIn("google", who);
+    const later = await auditRows([again.headers.get("X-Request-Id")!]);
+    expect(later.map((r) => [r.event_type, r.details])).toEqual([["login", { provider: "google", account_linked: true }]]);
   });
 
   it("a full Microsoft round trip (multi-tenant: issuer filled with the token's tid)", async () => {
@@ -244,7 +250,11 @@ describe("sign-in with Google and Microsoft (stand-in provider, real workerd)", 
       expect(res.headers.get("Location")).toBe(`${FRONTEND}/today`);
       expect((await (await verified.fetch("/auth/session")).json()).user.id).toBe(userId);
       const audits = await auditRows([res.headers.get("X-Request-Id")!]);
-      expect(audits.map((r) => r.event_type)).toEqual(["account_linked", "login"]); // sorted by name
+      // Sorted by name. Spec §2.2.1 path 2, without the old code's new_user:true on the login.
+      expect(audits.map((r) => [r.event_type, r.details])).toEqual([
+        ["account_linked", { provider: "azure", email: who.email!.toLowerCase() }], // as stored
+        ["login", { provider: "azure", account_linked: true }],
+      ]);
     });
 
     it("never links a verified sign-in into an account created from an unverified email (pre-account takeover)", async () => {

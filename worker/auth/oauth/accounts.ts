@@ -3,7 +3,8 @@ import type { Sql } from "../../db/sql";
 import { audit } from "../audit";
 import type { Identity, OAuthProvider } from "./provider";
 
-export type SignInResult = { userId: string; created: boolean; linked: boolean } | { refused: "email_in_use" | "no_email" };
+/** `created`: a new user; otherwise the provider's account existed already or was linked now by email. */
+export type SignInResult = { userId: string; created: boolean } | { refused: "email_in_use" | "no_email" };
 
 /**
  * The account-linking policy. Accounts are found by (provider, subject), never by email alone.
@@ -17,7 +18,7 @@ export async function resolveAccount(tx: Sql, ctx: AppContext, provider: OAuthPr
     "SELECT user_id FROM accounts WHERE provider = $1 AND provider_account_id = $2",
     [provider.accountProvider, who.subject],
   );
-  if (known[0]) return { userId: known[0].user_id, created: false, linked: false };
+  if (known[0]) return { userId: known[0].user_id, created: false };
   if (who.email === null) return { refused: "no_email" };
 
   const sameEmail = await tx.query<{ id: string; verified: boolean }>(
@@ -42,7 +43,7 @@ export async function resolveAccount(tx: Sql, ctx: AppContext, provider: OAuthPr
     [userId, provider.accountProvider, who.subject, who.email, who.emailVerified],
   );
   if (!created) {
-    await audit(tx, ctx, "account_linked", { userId, resourceType: "account", resourceId: account[0]!.id, details: { provider: provider.id } });
+    await audit(tx, ctx, "account_linked", { userId, resourceType: "account", resourceId: account[0]!.id, details: { provider: provider.id, email: who.email } });
   }
-  return { userId, created, linked: !created };
+  return { userId, created };
 }

@@ -92,7 +92,9 @@ export async function finishSignIn(ctx: AppContext, provider: OAuthProvider, req
       sessionId: session.id,
       resourceType: "session",
       resourceId: session.id,
-      details: { provider: provider.id, new_user: result.created, account_linked: result.linked },
+      // Spec §2.2.1: a new user's login says new_user; any other (the account existed or was just
+      // linked by email) says account_linked — not new_user, which the old code wrongly wrote.
+      details: result.created ? { provider: provider.id, new_user: true } : { provider: provider.id, account_linked: true },
     });
     return result;
   });
