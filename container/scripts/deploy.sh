@@ -7,11 +7,11 @@ USAGE="usage: deploy.sh <version> [--migrate]
 
 Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/docker-compose.yml:
   1. checks docker compose, the compose and .env files, and that the image is here or can be pulled
-  2. starts postgres and backs up the database (pg_dump into backups/), before anything changes
-  3. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up);
-     without it: stops if the image has pending migrations
-  4. IMAGE_TAG=<version> docker compose up -d --remove-orphans
-  5. waits until /health/ready answers 200 through the proxy and reports the image's version:
+  2. starts postgres; without --migrate, stops here if the image has pending migrations
+  3. backs up the database (pg_dump into backups/), before anything changes
+  4. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up)
+  5. IMAGE_TAG=<version> docker compose up -d --remove-orphans
+  6. waits until /health/ready answers 200 through the proxy and reports the image's version:
      its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged
      CI build); the tag itself if /app/VERSION cannot be read
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s).
@@ -47,13 +47,9 @@ say "deploying $image (now running: ${previous:-nothing})"
 expected_version "$image" "$version"
 
 start_postgres
-backup_database "pre-deploy_$version"
-
-if $migrate; then
-  say "applying migrations"
-  compose run --rm -T migrate node scripts/migrate.mjs up ||
-    die "migrations failed; the running version was not touched. Backup: $BACKUP_FILE"
-else
+# A deploy that will be refused for pending migrations is refused before the backup (no dump of a
+# large database for nothing).
+if ! $migrate; then
   if out="$(compose run --rm -T migrate node scripts/migrate.mjs check 2>&1)"; then
     say "no pending migrations"
   else
@@ -61,6 +57,13 @@ else
     [[ $rc -eq 3 ]] && die "$image has pending migrations (${out#pending: }): run deploy.sh $version --migrate"
     die "could not check the migrations: $out"
   fi
+fi
+backup_database "pre-deploy_$version"
+
+if $migrate; then
+  say "applying migrations"
+  compose run --rm -T migrate node scripts/migrate.mjs up ||
+    die "migrations failed; the running version was not touched. Backup: $BACKUP_FILE"
 fi
 
 say "starting $image"

@@ -1,7 +1,7 @@
 // deploy.sh, rollback.sh and health-check.sh, run for real with a stand-in `docker` on PATH that
 // records its calls; the health checks go to the real API the test harness started.
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -101,8 +101,10 @@ describe("deploy.sh", () => {
     expect(res.status).toBe(1);
     expect(res.out).toContain("ignition-api:v2.0.0 has pending migrations (0002_habits.sql, 0003_goals.sql): run deploy.sh v2.0.0 --migrate");
     const c = calls();
-    expect(indexOf(c, "pg_dump")).toBeGreaterThan(-1);
-    expect(indexOf(c, "pg_dump")).toBeLessThan(indexOf(c, "migrate.mjs check"));
+    expect(indexOf(c, "migrate.mjs check")).toBeGreaterThan(-1);
+    // Refused before the backup: no dump of the database for a deploy that does not happen.
+    expect(indexOf(c, "pg_dump")).toBe(-1);
+    expect(existsSync(backups) ? readdirSync(backups) : []).toEqual([]);
     expect(indexOf(c, "up -d --remove-orphans")).toBe(-1);
   });
 
