@@ -98,6 +98,16 @@ export function portAvailable(port, host = "127.0.0.1") {
   });
 }
 
+/**
+ * `sh -c` script that becomes PostgreSQL ("$@": postgres and its arguments, exec'd, so the child's
+ * pid is the postmaster's) after leaving behind a watcher that SIGINTs it (fast shutdown) when
+ * stdin ends. The watcher keeps the only copy of stdin (fd 3; PostgreSQL gets /dev/null) and
+ * ignores the signals a closing terminal sends the whole job, so it outlives everything but EOF.
+ */
+const STOP_WITH_STDIN = `exec 3<&0 </dev/null
+{ trap '' HUP INT TERM; read -r _ <&3; kill -INT $$; } >/dev/null 2>&1 &
+exec "$@" 3<&-`;
+
 /** The pid of the live PostgreSQL named by dataDir/postmaster.pid, or null (none, stale, unreadable). */
 function runningPostmaster(dataDir) {
   let pid;
@@ -263,7 +273,15 @@ export class EmbeddedPostgres {
       "-c", "fsync=off", "-c", "max_connections=200", "-c", "password_encryption=scram-sha-256",
     ];
     let output = "";
-    const child = spawn(join(this.bin, "postgres"), args, { ...this.owner, stdio: ["ignore", "pipe", "pipe"] });
+    // PostgreSQL does not stop when its parent dies, so it runs under a watcher that stops it
+    // (fast shutdown) when our end of its stdin pipe closes: when stop() closes it, and also when
+    // this process is killed outright (SIGKILL, a crash), which would otherwise leave the server
+    // holding the data directory and the port.
+    const child = spawn("sh", ["-c", STOP_WITH_STDIN, "sh", join(this.bin, "postgres"), ...args], {
+      ...this.owner,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.on("error", () => {}); // EPIPE once the watcher is gone: nothing to tell it then
     this.child = child;
     const ready = new Promise((resolvePromise, reject) => {
       const onData = (chunk) => {
@@ -283,11 +301,13 @@ export class EmbeddedPostgres {
       await ready;
     } catch (err) {
       if (this.child === child) this.child = null;
+      child.stdin.end();
       throw err;
     }
     child.removeAllListeners("exit");
     child.once("exit", () => {
       if (this.child === child) this.child = null;
+      child.stdin.end(); // the watcher ends with it
     });
   }
 
@@ -304,6 +324,7 @@ export class EmbeddedPostgres {
     await new Promise((resolvePromise) => {
       child.once("exit", resolvePromise);
       child.kill("SIGINT");
+      child.stdin.end();
       setTimeout(() => child.kill("SIGKILL"), 10000).unref();
     });
   }

@@ -1,11 +1,12 @@
 // scripts/lib/postgres.mjs: start-up failures that must say what to do and must not break the
 // next start (a half-made data directory, a server left running by an earlier start, a taken port).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
+import { EmbeddedPostgres, freePort, portAvailable } from "../../scripts/lib/postgres.mjs";
 import { withClient } from "../support/database";
 
 const isRoot = process.getuid?.() === 0;
@@ -44,6 +45,38 @@ describe("EmbeddedPostgres", () => {
     const second = await make(first.dataDir, "EMBEDDED_PG_PORT");
     await expect(second.start()).rejects.toThrow(`still running on ${first.dataDir} (pid ${pid}): stop it with kill -INT ${pid}`);
     expect(second.child).toBeNull();
+  });
+
+  it("stops when the process that started it is killed outright (SIGKILL), freeing the data directory and the port", async () => {
+    const dataDir = join(dir, "orphan");
+    const port = await freePort();
+    const script = `
+      import { EmbeddedPostgres } from ${JSON.stringify(new URL("../../scripts/lib/postgres.mjs", import.meta.url).pathname)};
+      const pg = new EmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port} });
+      await pg.start();
+      console.log(pg.child.pid);
+      setInterval(() => {}, 1000);`;
+    const tool = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const pid = Number(await new Promise<string>((resolve, reject) => {
+      let out = "";
+      tool.stdout!.on("data", (c) => {
+        out += c;
+        if (out.includes("\n")) resolve(out.split("\n")[0]!);
+      });
+      tool.once("exit", (code) => reject(new Error(`the tool exited (${code}) before PostgreSQL was ready`)));
+    }));
+    const alive = (p: number) => existsSync(`/proc/${p}`) && !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("postgres");
+    expect(alive(pid)).toBe(true);
+    tool.kill("SIGKILL");
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(join(dataDir, "postmaster.pid"))).toBe(false); // a clean shutdown, not a crash
+    expect(await portAvailable(port, "127.0.0.1")).toBe(true);
+    // The next start needs no manual clean-up.
+    const next = await make(dataDir);
+    await next.start();
+    expect(await withClient(next.url(), async (c) => (await c.query("SELECT 1 AS one")).rows[0].one)).toBe(1);
   });
 
   it("names the port variable when the port is taken", async () => {
