@@ -132,6 +132,33 @@ describe("focus sessions", () => {
     await expectLedgerInvariant(u);
   });
 
+  it("resume, pause, start, complete and abandon at the same moment: no deadlock, and the pause state always names the paused session", async () => {
+    // 10 rounds of 7 state changes stay under the default limit of 100 a minute.
+    for (let round = 0; round < 10; round++) {
+      const s = await u.ok("POST", "/api/focus");
+      await u.ok("POST", "/api/focus/pause");
+      const results = await Promise.all([
+        u.call("DELETE", "/api/focus/pause"),
+        u.send(`/api/focus/${s.id}/complete`),
+        round % 2 ? u.send(`/api/focus/${s.id}/abandon`) : u.send("/api/focus/pause"),
+        u.send("/api/focus"),
+        u.call("DELETE", "/api/focus/pause"),
+      ]);
+      for (const r of results) expect([200, 400, 404, 409], JSON.stringify(r.body)).toContain(r.status);
+      const [state] = await sql<{ live: number; stale: number }>(
+        `SELECT (SELECT count(*)::int FROM focus_sessions WHERE user_id = $1 AND status IN ('active', 'paused')) AS live,
+                (SELECT count(*)::int FROM focus_pause_state p WHERE p.user_id = $1 AND NOT EXISTS (
+                   SELECT 1 FROM focus_sessions f WHERE f.id = p.session_id AND f.status = 'paused')) AS stale`,
+        [u.id],
+      );
+      expect(state).toEqual({ live: expect.any(Number), stale: 0 });
+      expect(state!.live).toBeLessThanOrEqual(1);
+      const paused = (await u.ok("GET", "/api/focus/active")).pause_state;
+      if (paused) expect((await u.call("DELETE", "/api/focus/pause")).status).toBe(200); // a pause it reports can be resumed
+    }
+    await expectLedgerInvariant(u);
+  });
+
   it("abandons without reward", async () => {
     const s = await u.ok("POST", "/api/focus");
     const a = await u.ok("POST", `/api/focus/${s.id}/abandon`);

@@ -13,6 +13,15 @@ describe("mapDbError", () => {
     expect((mapDbError(Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" })) as AppError).message).toMatch(/in time/);
   });
 
+  it("turns a deadlock or serialization failure into 409 conflict (the client may send it again)", () => {
+    for (const code of ["40P01", "40001"]) {
+      const mapped = mapDbError(Object.assign(new Error("deadlock detected"), { code })) as AppError;
+      expect(mapped).toBeInstanceOf(AppError);
+      expect([mapped.code, mapped.status]).toEqual(["conflict", 409]);
+      expect(mapped.message).toMatch(/try again/);
+    }
+  });
+
   it("passes SQL errors through for the caller to handle", () => {
     const unique = Object.assign(new Error("duplicate key"), { code: "23505" });
     expect(mapDbError(unique)).toBe(unique);

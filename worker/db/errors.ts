@@ -11,10 +11,22 @@ export function sqlState(err: unknown): string | null {
 // database) all mean "the database cannot serve this now", not "bad request".
 const UNAVAILABLE = /^(08...|57P0.|53300|57014|28...|3D000)$/;
 
-/** Turns driver failures into the API's 503; SQL errors the caller may handle pass through. */
+// A deadlock or serialization failure: the request collided with another one and was rolled back
+// whole; sent again, it runs. The client's to retry (409), not a server fault (500).
+const COLLIDED = /^(40P01|40001)$/;
+
+/**
+ * Turns driver failures into the API's 503, and collisions with a concurrent transaction into 409;
+ * SQL errors the caller may handle pass through.
+ */
 export function mapDbError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const state = sqlState(err);
+  if (state !== null && COLLIDED.test(state)) {
+    const mapped = new AppError("conflict", "Another request changed the same data at the same time; nothing was saved, try again");
+    (mapped as { cause?: unknown }).cause = err;
+    return mapped;
+  }
   if (state !== null && !UNAVAILABLE.test(state)) return err;
   const message = state === "57014" ? "The database did not answer in time" : "The database is unavailable";
   const mapped = new AppError("database_unavailable", message);

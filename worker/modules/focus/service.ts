@@ -2,6 +2,7 @@
 // Functions run inside the caller's transaction.
 import { sqlState } from "../../db/errors";
 import type { Sql } from "../../db/sql";
+import { lockUserScope } from "../../db/user-lock";
 import { AppError } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import {
@@ -10,9 +11,21 @@ import {
 import { focusReward, isLive, secondsRemaining, type FocusMode } from "./rules";
 import { focusSessionOf, type FocusRow, type PauseState, type StartFocus } from "./schema";
 
+/**
+ * Every focus write first takes the user's focus lock, sent together with its first statement (no
+ * extra round trip). The writes lock a session row and the pause state in different orders (resume
+ * finds the session through the pause state), so without it two at once could deadlock, and a start
+ * could miss a pause committed while it waited and leave that pause state behind.
+ */
+async function focusLocked<T>(tx: Sql, userId: string, first: () => Promise<T>): Promise<T> {
+  const lock = lockUserScope(tx, "focus", userId); // queued before `first`'s statement
+  const [, result] = await Promise.all([lock, first()]);
+  return result;
+}
+
 /** Abandons whatever was live and starts a new session (one live session per user). */
 export async function startSession(tx: Sql, userId: string, input: StartFocus) {
-  await abandonLiveSessions(tx, userId);
+  await focusLocked(tx, userId, () => abandonLiveSessions(tx, userId));
   try {
     return focusSessionOf(await insertSession(tx, userId, input));
   } catch (err) {
@@ -23,14 +36,14 @@ export async function startSession(tx: Sql, userId: string, input: StartFocus) {
 }
 
 export async function pauseLatest(tx: Sql, userId: string): Promise<PauseState> {
-  const session = await lockSession(tx, userId, null);
+  const session = await focusLocked(tx, userId, () => lockSession(tx, userId, null));
   if (!session) throw new AppError("not_found", "No active session to pause");
   if (session.status !== "active") throw new AppError("bad_request", "Session is not active");
   return pauseSession(tx, userId, session, secondsRemaining(session));
 }
 
 export async function resumePaused(tx: Sql, userId: string) {
-  const pause = await takePauseState(tx, userId);
+  const pause = await focusLocked(tx, userId, () => takePauseState(tx, userId));
   if (!pause) throw new AppError("not_found", "No paused session to resume");
   if (!pause.session_id) throw new AppError("not_found", "No paused session to resume");
   const session = await resumeSession(tx, userId, pause.session_id, pause.remaining);
@@ -48,9 +61,9 @@ function live(session: FocusRow | null, verb: string): FocusRow {
 /** Completes a live session and credits its reward (key focus_complete_{id}). */
 export async function completeSession(tx: Sql, userId: string, id: string) {
   const key = `focus_complete_${id}`;
-  // Two round trips in all: the session's lock with the award's (in that order, one statement),
+  // Two round trips in all: the focus lock, the session's lock and the award's (in that order),
   // then the session's update with the award's writes.
-  const { session: locked, state } = await lockSessionForAward(tx, userId, id, key);
+  const { session: locked, state } = await focusLocked(tx, userId, () => lockSessionForAward(tx, userId, id, key));
   const session = live(locked, "completed");
   const mode = session.mode as FocusMode;
   const reward = focusReward(mode, session.duration_seconds);
@@ -76,6 +89,6 @@ export async function completeSession(tx: Sql, userId: string, id: string) {
 }
 
 export async function abandonSession(tx: Sql, userId: string, id: string) {
-  live(await lockSession(tx, userId, id), "abandoned");
+  live(await focusLocked(tx, userId, () => lockSession(tx, userId, id)), "abandoned");
   return focusSessionOf(await finishSession(tx, userId, id, { status: "abandoned" }));
 }

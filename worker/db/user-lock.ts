@@ -1,0 +1,11 @@
+import type { Sql } from "./sql";
+
+/**
+ * Takes a per-user lock named `scope`, held until the transaction ends: transactions that take
+ * the same scope for the same user run one at a time. Taken as a transaction's first statement,
+ * it orders everything after it, so those transactions cannot deadlock on the rows they then lock
+ * in different orders. Two users whose ids hash alike merely take turns.
+ */
+export async function lockUserScope(tx: Sql, scope: string, userId: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [scope, userId]);
+}
