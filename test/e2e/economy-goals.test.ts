@@ -120,6 +120,30 @@ describe("goals", () => {
     expect(streak).toEqual({ current_streak: 2, today: true });
   });
 
+  it("a re-completion that makes the daily streak 7 days unlocks 'Week Warrior' and pays its reward", async () => {
+    const g = await u.ok("POST", "/api/goals", { title: "Daily" });
+    const m = await u.ok("POST", `/api/goals/${g.id}/milestones`, { title: "once" });
+    await u.ok("POST", `/api/goals/milestones/${m.id}/complete`);
+    // As if six days in a row had ended yesterday (UTC: the user has no timezone).
+    await sql(
+      `UPDATE user_streaks SET current_streak = 6, longest_streak = 6, last_activity_date = (now() AT TIME ZONE 'UTC')::date - 1
+       WHERE user_id = $1 AND streak_type = 'daily_activity'`,
+      [u.id],
+    );
+    const coins = (await wallet(u)).coins;
+    await u.ok("POST", `/api/goals/milestones/${m.id}/complete`); // pays nothing itself
+    const unlocked = await sql("SELECT achievement_key FROM user_achievements WHERE user_id = $1 AND achievement_key = 'streak_7'", [u.id]);
+    expect(unlocked).toHaveLength(1);
+    const [reward] = await sql<{ coins: number }>(
+      "SELECT coins FROM points_ledger WHERE user_id = $1 AND idempotency_key = 'achievement_streak_7_' || $1",
+      [u.id],
+    );
+    expect(reward).toBeDefined();
+    expect((await wallet(u)).coins).toBe(coins + reward!.coins);
+    expect(await u.ok("GET", "/api/gamification/summary")).toMatchObject({ current_streak: 7 });
+    await expectLedgerInvariant(u);
+  });
+
   it("answers 404 for unknown, malformed and other users' goals and milestones", async () => {
     const other = await newUser();
     const g = await other.ok("POST", "/api/goals", { title: "Theirs" });

@@ -69,20 +69,26 @@ export async function awardPoints(tx: Sql, userId: string, award: Award, state?:
   const coins = wholeNonNegative(award.coins ?? 0, "coins");
   const stars = wholeNonNegative(award.skillStars ?? 0, "skill stars");
   const s = state ?? (await lockAwardState(tx, userId, award.key));
-  if (s.paid) {
-    // Nothing is paid again, but the user was active today (spec §3.0: the daily streak always counts).
-    const step = advanceStreak(s.streaks.daily_activity ?? null, award.today ?? localDate(s.timezone));
-    if (step.isNewDay) await updateStreaks(tx, userId, [{ type: "daily_activity", ...step.streak }]);
-    return { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: s.level, level: s.level, unlocked: [] };
-  }
-  const skill = stars > 0 && award.skillKey ? await findSkill(tx, award.skillKey) : null;
-  if (stars > 0 && !skill) throw new AppError("internal_error", `Unknown skill ${award.skillKey ?? "(none)"}`);
-
   const running: Running = {
     level: s.level, xp: s.xp, streaks: { ...s.streaks }, pending: s.pending, earned: new Set(), added: new Map(),
     today: award.today ?? localDate(s.timezone),
   };
   const writes: Array<Promise<unknown>> = [];
+  if (s.paid) {
+    // Nothing is paid again, but the user was active today (spec §3.0: the daily streak always
+    // counts), and a streak that grows can unlock an achievement (whose reward is paid).
+    const result: AwardResult = { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: s.level, level: s.level, unlocked: [] };
+    const step = advanceStreak(running.streaks.daily_activity ?? null, running.today);
+    if (!step.isNewDay) return result;
+    running.streaks.daily_activity = step.streak;
+    writes.push(updateStreaks(tx, userId, [{ type: "daily_activity", ...step.streak }]));
+    unlockEarned(tx, userId, running, result, writes);
+    await Promise.all(writes);
+    return result;
+  }
+  const skill = stars > 0 && award.skillKey ? await findSkill(tx, award.skillKey) : null;
+  if (stars > 0 && !skill) throw new AppError("internal_error", `Unknown skill ${award.skillKey ?? "(none)"}`);
+
   const result = pay(tx, userId, { ...award, xp, coins, skillStars: stars }, running, writes);
   if (skill) {
     writes.push(addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, skill.stars_per_level, skill.max_level)));
@@ -123,12 +129,21 @@ function pay(tx: Sql, userId: string, award: Award & { xp: number; coins: number
     alreadyAwarded: false, xp: award.xp, coins: award.coins, leveledUp: level.leveledUp, newLevel: award.xp > 0 ? level.level : null,
     level: level.level, unlocked: [],
   };
-  // What this award's unlocks are judged on: the facts right after its own ledger row.
+  unlockEarned(tx, userId, running, result, writes);
+  return result;
+}
+
+/**
+ * Issues the unlocks `running` (the facts right after the award that `result` reports) earns, each
+ * unlock's reward being an award of its own, and adds what they change to `result`.
+ */
+function unlockEarned(tx: Sql, userId: string, running: Running, result: AwardResult, writes: Array<Promise<unknown>>): void {
   const added = new Map(running.added);
+  const level = running.level;
   const currentStreak = Math.max(0, ...Object.values(running.streaks).map((st) => liveStreak(st, running.today)));
   const view = (def: PendingAchievement) => ({
     events: (type: string) => def.events + (added.get(type) ?? 0),
-    level: level.level,
+    level,
     currentStreak,
   });
   for (const def of running.pending) {
@@ -153,7 +168,6 @@ function pay(tx: Sql, userId: string, award: Award & { xp: number; coins: number
     }
     result.unlocked.push(...paid.unlocked);
   }
-  return result;
 }
 
 /**
