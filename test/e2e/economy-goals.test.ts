@@ -43,6 +43,12 @@ describe("goals", () => {
     const year0 = await u.send("/api/goals", { title: "Old", target_date: "0000-01-01" });
     expect(year0.status).toBe(422);
     expect(year0.body.details[0].field).toBe("target_date");
+    // A malformed date is one problem, with one message (not also "before 1900").
+    const slashes = await u.send("/api/goals", { title: "Fmt", target_date: "01/02/2027" });
+    expect(slashes.status).toBe(422);
+    expect(slashes.body.details).toHaveLength(1);
+    expect(slashes.body.details[0].field).toBe("target_date");
+    expect(slashes.body.details[0].message).not.toMatch(/1900/);
     const g = await u.ok("POST", "/api/goals", { title: "G" });
     expect((await u.send(`/api/goals/${g.id}/milestones`, { title: "   " })).status).toBe(422);
   });

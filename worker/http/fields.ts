@@ -24,7 +24,10 @@ export const optionalText = (max: number) => storableString(z.string().trim().ma
 export const requiredText = (max: number) => storableString(z.string().trim().min(1, "Must not be blank").max(max));
 
 /** A calendar date YYYY-MM-DD that PostgreSQL's DATE accepts and people plan with (years 1900–9999). */
-export const calendarDate = z.iso.date().refine((d) => d >= "1900-01-01", "Must be on or after 1900-01-01");
+export const calendarDate = z.iso
+  .date()
+  // Judged only on a well-formed date: a malformed one has its own message, not this one too.
+  .refine((d) => !/^\d{4}-\d{2}-\d{2}$/.test(d) || d >= "1900-01-01", "Must be on or after 1900-01-01");
 
 /**
  * An optional field with a default. `null` counts as absent: many clients serialise an unset
