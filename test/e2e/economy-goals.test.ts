@@ -34,6 +34,23 @@ describe("goals", () => {
     await expectLedgerInvariant(u);
   });
 
+  it("caps open goals at 200 per account and milestones at 100 per goal (409)", async () => {
+    await sql("INSERT INTO goals (user_id, title) SELECT $1, 'g' || i FROM generate_series(1, 199) i", [u.id]);
+    const g = await u.ok("POST", "/api/goals", { title: "the 200th" });
+    const over = await u.send("/api/goals", { title: "one too many" });
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({ error: "conflict", message: "You already have 200 open goals, the most one account can have" });
+    await sql("UPDATE goals SET status = 'abandoned' WHERE user_id = $1 AND title = 'g1'", [u.id]);
+    expect((await u.send("/api/goals", { title: "room again" })).status).toBe(200);
+
+    await sql("INSERT INTO goal_milestones (goal_id, title, sort_order) SELECT $1, 'm' || i, i FROM generate_series(1, 99) i", [g.id]);
+    expect((await u.send(`/api/goals/${g.id}/milestones`, { title: "the 100th" })).status).toBe(200);
+    const tooMany = await u.send(`/api/goals/${g.id}/milestones`, { title: "one too many" });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.message).toBe("This goal already has 100 milestones, the most one goal can have");
+    expect(await u.ok("GET", `/api/goals/${g.id}`)).toMatchObject({ progress: 0 });
+  });
+
   it("validates fields and the status filter (422 per field)", async () => {
     const r = await u.send("/api/goals", { title: "", target_date: "2027-02-30", priority: "high" });
     expect(r.status).toBe(422);

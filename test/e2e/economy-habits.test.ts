@@ -27,6 +27,16 @@ describe("habits", () => {
     expect(list.habits.map((x: { name: string }) => x.name)).toEqual(["Read", "Walk"]);
   });
 
+  it("caps active habits at 200 per account (409), counting only active ones", async () => {
+    await sql("INSERT INTO habits (user_id, name) SELECT $1, 'h' || i FROM generate_series(1, 199) i", [u.id]);
+    expect((await u.send("/api/habits", { name: "the 200th" })).status).toBe(200);
+    const over = await u.send("/api/habits", { name: "one too many" });
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({ error: "conflict", message: "You already have 200 active habits, the most one account can have" });
+    await sql("UPDATE habits SET is_active = false WHERE user_id = $1 AND name = 'h1'", [u.id]);
+    expect((await u.send("/api/habits", { name: "room again" })).status).toBe(200);
+  });
+
   it("validates fields (422 per field)", async () => {
     const r = await u.send("/api/habits", { name: "", frequency: "hourly", target_count: 0, custom_days: [9], color: "x".repeat(40) });
     expect(r.status).toBe(422);

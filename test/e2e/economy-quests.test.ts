@@ -38,6 +38,16 @@ describe("quests", () => {
     expect(q).toMatchObject({ xp_reward: 0, coin_reward: 7 });
   });
 
+  it("caps open quests at 200 per account (409); finished ones do not count", async () => {
+    await sql("INSERT INTO quests (user_id, title, category) SELECT $1, 'q' || i, 'health' FROM generate_series(1, 199) i", [u.id]);
+    const last = await u.ok("POST", "/api/quests", { title: "the 200th", category: "health" });
+    const over = await u.send("/api/quests", { title: "one too many", category: "health" });
+    expect(over.status).toBe(409);
+    expect(over.body).toMatchObject({ error: "conflict", message: "You already have 200 open quests, the most one account can have" });
+    await u.ok("POST", `/api/quests/${last.id}/complete`);
+    expect((await u.send("/api/quests", { title: "room again", category: "health" })).status).toBe(200);
+  });
+
   it("validates the body and the status filter (422 per field)", async () => {
     const r = await u.send("/api/quests", { title: " ", difficulty: "legendary", xp_reward: -1, coin_reward: 10.5, repeat_frequency: "hourly" });
     expect(r.status).toBe(422);

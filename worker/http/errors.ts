@@ -50,3 +50,8 @@ export function errorBody(err: AppError, requestId: string): Record<string, unkn
   if (err.details && err.details.length > 0) body.details = err.details;
   return body;
 }
+
+/** 409 for a create that would take a user past a per-account cap (`what`: "active habits"). */
+export function overCap(cap: number, what: string): AppError {
+  return new AppError("conflict", `You already have ${cap} ${what}, the most one account can have`);
+}

@@ -24,14 +24,16 @@ export async function listGoals(sql: Sql, userId: string, status: string | null)
   return rows.map((r) => r.g);
 }
 
-export async function insertGoal(sql: Sql, userId: string, input: CreateGoal): Promise<Goal> {
+/** A new goal, unless the user has `cap` open (active or paused) ones already (then null). */
+export async function insertGoal(sql: Sql, userId: string, input: CreateGoal, cap: number): Promise<Goal | null> {
   const rows = await sql.query<{ g: Goal }>(
     `INSERT INTO goals AS g (user_id, title, description, category, target_date, priority, started_at)
-     VALUES ($1, $2, $3, $4, $5::date, $6, now())
+     SELECT $1::uuid, $2, $3, $4, $5::date, $6::int, now()
+     WHERE (SELECT count(*) FROM goals WHERE user_id = $1 AND status IN ('active', 'paused')) < $7::int
      RETURNING ${GOAL("g")} AS g`,
-    [userId, input.title, input.description ?? null, input.category ?? null, input.target_date ?? null, input.priority],
+    [userId, input.title, input.description ?? null, input.category ?? null, input.target_date ?? null, input.priority, cap],
   );
-  return rows[0]!.g;
+  return rows[0]?.g ?? null;
 }
 
 export async function findGoal(sql: Sql, userId: string, id: string): Promise<Goal | null> {

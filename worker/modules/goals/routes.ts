@@ -1,10 +1,11 @@
 import { requireUser } from "../../auth/authenticate";
-import { AppError } from "../../http/errors";
+import { AppError, overCap } from "../../http/errors";
 import { idParam, parseQuery } from "../../http/params";
 import { json } from "../../http/response";
 import { parseBody } from "../../http/validate";
 import type { AppRouter } from "../../router";
 import { findGoal, insertGoal, listGoals } from "./repo";
+import { MAX_OPEN_GOALS } from "./rules";
 import { createGoalBody, createMilestoneBody, listGoalsQuery } from "./schema";
 import { addMilestone, completeMilestone } from "./service";
 
@@ -19,7 +20,9 @@ export function goalRoutes(router: AppRouter): void {
     .post("/api/goals", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createGoalBody);
-      return json({ data: await insertGoal(ctx.db(), user.id, input) });
+      const goal = await insertGoal(ctx.db(), user.id, input, MAX_OPEN_GOALS);
+      if (!goal) throw overCap(MAX_OPEN_GOALS, "open goals");
+      return json({ data: goal });
     })
     // Static segment before /:id (itty-router matches in registration order).
     .post("/api/goals/milestones/:id/complete", async (req, ctx) => {

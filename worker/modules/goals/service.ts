@@ -3,7 +3,7 @@ import type { Sql } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import { insertMilestone, lockGoal, lockGoalOfMilestone, markMilestoneCompleted, setGoalProgress, type LockedGoal } from "./repo";
-import { GOAL_COMPLETION_COINS, goalProgress, MILESTONE_XP } from "./rules";
+import { GOAL_COMPLETION_COINS, goalProgress, MAX_MILESTONES, MILESTONE_XP } from "./rules";
 import type { CreateMilestone } from "./schema";
 
 /** The status that progress implies, for goals whose status follows their milestones. */
@@ -16,6 +16,9 @@ function statusFor(goal: LockedGoal, progress: number): string {
 export async function addMilestone(tx: Sql, userId: string, goalId: string, input: CreateMilestone) {
   const goal = await lockGoal(tx, userId, goalId);
   if (!goal) throw new AppError("not_found", "Goal not found");
+  if (goal.total >= MAX_MILESTONES) {
+    throw new AppError("conflict", `This goal already has ${MAX_MILESTONES} milestones, the most one goal can have`);
+  }
   const milestone = await insertMilestone(tx, goalId, input);
   const progress = goalProgress(goal.completed, goal.total + 1);
   await setGoalProgress(tx, goalId, progress, statusFor(goal, progress));

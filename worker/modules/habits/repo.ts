@@ -24,15 +24,17 @@ export async function listActiveHabits(sql: Sql, userId: string): Promise<{ habi
   return rows[0]!.r;
 }
 
-export async function insertHabit(sql: Sql, userId: string, input: CreateHabit): Promise<HabitRow> {
+/** A new habit, unless the user has `cap` active ones already (then null). */
+export async function insertHabit(sql: Sql, userId: string, input: CreateHabit, cap: number): Promise<HabitRow | null> {
   const rows = await sql.query<{ h: HabitRow }>(
     `INSERT INTO habits AS h (user_id, name, description, frequency, target_count, custom_days, icon, color)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     SELECT $1::uuid, $2, $3, $4, $5::int, $6, $7, $8
+     WHERE (SELECT count(*) FROM habits WHERE user_id = $1 AND is_active) < $9::int
      RETURNING ${HABIT("h")} AS h`,
     [userId, input.name, input.description ?? null, input.frequency, input.target_count,
-      input.custom_days == null ? null : JSON.stringify(input.custom_days), input.icon ?? null, input.color ?? null],
+      input.custom_days == null ? null : JSON.stringify(input.custom_days), input.icon ?? null, input.color ?? null, cap],
   );
-  return rows[0]!.h;
+  return rows[0]?.h ?? null;
 }
 
 /** Locks one of the user's habits; with its latest log date and the user's timezone. */

@@ -1,10 +1,12 @@
 import { requireUser } from "../../auth/authenticate";
+import { overCap } from "../../http/errors";
 import { idParam } from "../../http/params";
 import { json } from "../../http/response";
 import { parseBody, parseOptionalBody } from "../../http/validate";
 import type { AppRouter } from "../../router";
 import { localDate } from "../gamification/today";
 import { insertHabit, listActiveHabits } from "./repo";
+import { MAX_ACTIVE_HABITS } from "./rules";
 import { completeHabitBody, createHabitBody, habitOf } from "./schema";
 import { completeHabit } from "./service";
 
@@ -19,7 +21,8 @@ export function habitRoutes(router: AppRouter): void {
     .post("/api/habits", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createHabitBody);
-      const habit = await insertHabit(ctx.db(), user.id, input);
+      const habit = await insertHabit(ctx.db(), user.id, input, MAX_ACTIVE_HABITS);
+      if (!habit) throw overCap(MAX_ACTIVE_HABITS, "active habits");
       return json({ data: habitOf(habit, localDate(null)) }); // no logs yet: completed_today is false
     })
     .post("/api/habits/:id/complete", async (req, ctx) => {

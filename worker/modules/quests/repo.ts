@@ -19,15 +19,17 @@ export async function listQuests(sql: Sql, userId: string, status: string | null
   return rows.map((r) => r.q);
 }
 
-export async function insertQuest(sql: Sql, userId: string, input: CreateQuest, rewards: { xp: number; coins: number }): Promise<Quest> {
+/** A new quest, unless the user has `cap` open (available or accepted) ones already (then null). */
+export async function insertQuest(sql: Sql, userId: string, input: CreateQuest, rewards: { xp: number; coins: number }, cap: number): Promise<Quest | null> {
   const rows = await sql.query<{ q: Quest }>(
     `INSERT INTO quests AS q (user_id, title, description, category, difficulty, xp_reward, coin_reward, is_repeatable, repeat_frequency)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     SELECT $1::uuid, $2, $3, $4, $5, $6::int, $7::int, $8::boolean, $9
+     WHERE (SELECT count(*) FROM quests WHERE user_id = $1 AND is_active AND status IN ('available', 'accepted')) < $10::int
      RETURNING ${QUEST("q")} AS q`,
     [userId, input.title, input.description ?? null, input.category, input.difficulty, rewards.xp, rewards.coins,
-      input.is_repeatable, input.repeat_frequency ?? null],
+      input.is_repeatable, input.repeat_frequency ?? null, cap],
   );
-  return rows[0]!.q;
+  return rows[0]?.q ?? null;
 }
 
 export async function findQuest(sql: Sql, userId: string, id: string): Promise<Quest | null> {

@@ -5,6 +5,8 @@ export const QUEST_DIFFICULTIES = ["starter", "easy", "medium", "hard", "epic"] 
 export type QuestDifficulty = (typeof QUEST_DIFFICULTIES)[number];
 export const QUEST_STATUSES = ["available", "accepted", "completed", "abandoned", "expired"] as const;
 export const REPEAT_FREQUENCIES = ["daily", "weekly", "monthly"] as const;
+/** Quests one account may have open (available or accepted): the quest list is never paged. */
+export const MAX_OPEN_QUESTS = 200;
 
 const DEFAULT_REWARDS: Record<QuestDifficulty, { xp: number; coins: number }> = {
   starter: { xp: 10, coins: 5 },

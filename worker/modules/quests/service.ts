@@ -1,15 +1,18 @@
 // Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
 import type { Sql } from "../../db/sql";
-import { AppError } from "../../http/errors";
+import { AppError, overCap } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import { localDate } from "../gamification/today";
 import { insertQuest, lockQuest, markAbandoned, markAccepted, markCompleted, type LockedQuest } from "./repo";
-import { canAbandon, canAccept, canComplete, defaultRewards, questStreak } from "./rules";
+import { canAbandon, canAccept, canComplete, defaultRewards, MAX_OPEN_QUESTS, questStreak } from "./rules";
 import type { CreateQuest } from "./schema";
 
-export function createQuest(sql: Sql, userId: string, input: CreateQuest) {
+export async function createQuest(sql: Sql, userId: string, input: CreateQuest) {
   const defaults = defaultRewards(input.difficulty);
-  return insertQuest(sql, userId, input, { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins });
+  const rewards = { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins };
+  const quest = await insertQuest(sql, userId, input, rewards, MAX_OPEN_QUESTS);
+  if (!quest) throw overCap(MAX_OPEN_QUESTS, "open quests");
+  return quest;
 }
 
 async function lockOwn(tx: Sql, userId: string, id: string, allowed: (status: string) => boolean, verb: string): Promise<LockedQuest> {
