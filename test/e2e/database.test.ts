@@ -6,7 +6,8 @@ import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
-import { adminDatabaseUrl } from "../support/env";
+import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
+import { waitUntilBlockedBy } from "../support/locks";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
 
 /** A PostgreSQL server of the test's own (in a temporary directory), migrated. */
@@ -104,6 +105,32 @@ describe("database connections", () => {
       expect((await fetch(api.url + "/health/ready")).status).toBe(200);
       // The process never crashed: the same workerd is still answering.
       expect(api.logs()).not.toMatch(/Uncaught|uncaught exception/i);
+    });
+  });
+
+  describe("when every pooled connection is busy", () => {
+    let api: ApiProcess;
+    beforeAll(async () => {
+      // One connection, given up on after 300 ms of waiting; the dev user makes signing in trivial.
+      api = await startApi({ ...apiEnv(), AUTH_DEV_BYPASS: "true", DATABASE_POOL_SIZE: "1", DATABASE_ACQUIRE_TIMEOUT_MS: "300" });
+    });
+    afterAll(() => api?.stop());
+
+    it("answers 503 'busy' with Retry-After (the database itself is fine), and serves again once a connection is free", async () => {
+      const me = (await (await fetch(api.url + "/auth/session")).json()).user.id as string;
+      await withClient(databaseUrl(), async (c) => {
+        // Holding the user's focus lock makes a focus start wait in PostgreSQL on the one connection.
+        await c.query("SELECT pg_advisory_lock(hashtext('focus'), hashtext($1))", [me]);
+        const start = fetch(api.url + "/api/focus", { method: "POST", headers: { Origin: "http://localhost:3000" } });
+        await waitUntilBlockedBy((await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+        const busy = await fetch(api.url + "/health/db");
+        expect(busy.status).toBe(503);
+        expect(busy.headers.get("Retry-After")).toBe("1");
+        expect(await busy.json()).toMatchObject({ error: "database_unavailable", message: "The database is busy: no connection was free in time; try again" });
+        await c.query("SELECT pg_advisory_unlock(hashtext('focus'), hashtext($1))", [me]);
+        expect((await start).status).toBe(200);
+      });
+      expect((await fetch(api.url + "/health/db")).status).toBe(200);
     });
   });
 

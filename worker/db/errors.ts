@@ -11,6 +11,10 @@ export function sqlState(err: unknown): string | null {
 // database) all mean "the database cannot serve this now", not "bad request".
 const UNAVAILABLE = /^(08...|57P0.|53300|57014|28...|3D000)$/;
 
+// pg-pool's error when the pool is full and no connection came free within connectionTimeoutMillis
+// (a new connection that is slow to open fails with another message).
+const POOL_FULL = "timeout exceeded when trying to connect";
+
 // A deadlock or serialization failure: the request collided with another one and was rolled back
 // whole; sent again, it runs. The client's to retry (409), not a server fault (500).
 const COLLIDED = /^(40P01|40001)$/;
@@ -22,6 +26,16 @@ const COLLIDED = /^(40P01|40001)$/;
 export function mapDbError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const state = sqlState(err);
+  if (state === null && (err as Error | null)?.message === POOL_FULL) {
+    // Every connection of this process stayed in use (slow statements, lock waits, too small a
+    // DATABASE_POOL_SIZE): the database answers, it is busy. Not "unavailable", which sends an
+    // operator looking for an outage.
+    const mapped = new AppError("database_unavailable", "The database is busy: no connection was free in time; try again", undefined, {
+      "Retry-After": "1",
+    });
+    (mapped as { cause?: unknown }).cause = err;
+    return mapped;
+  }
   if (state !== null && COLLIDED.test(state)) {
     const mapped = new AppError("conflict", "Another request changed the same data at the same time; nothing was saved, try again");
     (mapped as { cause?: unknown }).cause = err;
