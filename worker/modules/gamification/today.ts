@@ -1,7 +1,10 @@
 // "Today" is the user's local calendar date: their user_settings.timezone when it names a real
 // IANA zone, otherwise UTC (spec §2.10, intended). Dates travel as YYYY-MM-DD strings.
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+// One formatter per zone name seen (null: not a zone this runtime knows), so an unknown name does
+// not cost a thrown exception on every award. Names come from the database; the cache is bounded.
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+const MAX_CACHED_ZONES = 1000;
 
 function formatter(timeZone: string): Intl.DateTimeFormat | null {
   let f = formatters.get(timeZone);
@@ -9,8 +12,9 @@ function formatter(timeZone: string): Intl.DateTimeFormat | null {
     try {
       f = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
     } catch {
-      return null; // not a zone this runtime knows: fall back to UTC
+      f = null; // fall back to UTC
     }
+    if (formatters.size >= MAX_CACHED_ZONES) formatters.clear();
     formatters.set(timeZone, f);
   }
   return f;
