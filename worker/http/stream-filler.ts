@@ -2,6 +2,9 @@
 // BYOB reader writes straight into the caller's buffer: streaming a large upload through JS then
 // allocates nothing per chunk, and the isolate's memory stays flat however large the body is.
 // Other streams (a multipart part, a test's JS stream) are read normally and copied in.
+// It reads request bodies only: a read that fails is the client's (it went away, or broke the
+// chunked framing), a 400 — never a server error.
+import { AppError } from "./errors";
 
 export interface FillResult {
   /** The buffer that now holds the bytes: BYOB reads transfer it, so the old one is detached. */
@@ -27,6 +30,15 @@ export class StreamFiller {
 
   /** One read into `target` (which must not be empty); done once the stream has ended. */
   async fill(target: Uint8Array): Promise<FillResult> {
+    try {
+      return await this.read(target);
+    } catch (err) {
+      if (err instanceof AppError) throw err; // a multipart part's own verdict on the body
+      throw new AppError("bad_request", "The request body could not be read completely");
+    }
+  }
+
+  private async read(target: Uint8Array): Promise<FillResult> {
     if (this.byob !== null) {
       const { done, value } = await this.byob.read(target);
       // At the end, value is an empty view of the (transferred) buffer, or undefined if none was taken.
