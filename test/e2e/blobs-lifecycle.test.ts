@@ -121,6 +121,17 @@ describe("storage sweep", () => {
     expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([]);
   });
 
+  it("sweeps at the same time share the queue: each object is deleted and reported once", async () => {
+    // Due entries for objects that do not exist (deleting them succeeds), as a deleted user leaves.
+    const prefix = `parallel-sweep/${Date.now()}`;
+    await sql("INSERT INTO blob_deletions (key) SELECT $1 || '/' || i || '.txt' FROM generate_series(1, 60) i", [prefix]);
+    const a = await admin(api.url, dbUrl);
+    const results = await Promise.all([1, 2, 3].map(() => sweep(a)));
+    expect(results.reduce((n, r) => n + r.deleted_objects, 0)).toBe(60);
+    expect(results.every((r) => r.failed_objects === 0)).toBe(true);
+    expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${prefix}/%`])).toEqual([]);
+  });
+
   it("is for admins only, and is audited", async () => {
     const b = await signedIn(api.url);
     expect((await b.post("/admin/storage/sweep")).status).toBe(403);

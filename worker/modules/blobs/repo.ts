@@ -92,12 +92,26 @@ export async function expirePendingBlobs(sql: Sql): Promise<number> {
   return rows.length;
 }
 
-export async function dueDeletions(sql: Sql, limit: number): Promise<string[]> {
-  const rows = await sql.query<{ key: string }>(
-    "SELECT key FROM blob_deletions WHERE not_before <= now() ORDER BY not_before LIMIT $1",
+/**
+ * Claims up to `limit` due queue entries for one sweep: their not_before moves 15 minutes on (the
+ * lease), so a sweep running at the same time takes others, and entries of a sweep that died come
+ * due again. Returns the keys and the lease, which finishClaimedDeletions needs.
+ */
+export async function claimDueDeletions(sql: Sql, limit: number): Promise<{ keys: string[]; lease: string }> {
+  const rows = await sql.query<{ key: string; lease: string }>(
+    `UPDATE blob_deletions d SET not_before = now() + interval '15 minutes'
+     FROM (SELECT key FROM blob_deletions WHERE not_before <= now() ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED) due
+     WHERE d.key = due.key
+     RETURNING d.key, d.not_before::text AS lease`,
     [limit],
   );
-  return rows.map((r) => r.key);
+  return { keys: rows.map((r) => r.key), lease: rows[0]?.lease ?? "" };
+}
+
+/** A claimed object is gone: drop its entry, unless it was queued again (new not_before) meanwhile. */
+export async function finishClaimedDeletions(sql: Sql, keys: string[], lease: string): Promise<void> {
+  if (keys.length === 0) return;
+  await sql.query("DELETE FROM blob_deletions WHERE key = ANY($1::text[]) AND not_before = $2::timestamptz", [keys, lease]);
 }
 
 /** The object is gone: drop its queue entry, unless a late presigned PUT must still be waited out. */

@@ -5,7 +5,7 @@
 // cascade deletes their rows; the trigger queues the keys).
 import type { AppContext } from "../../context";
 import { describeError } from "../../observability/logger";
-import { dueDeletions, expirePendingBlobs, finishDeletions, retryDeletionLater } from "./repo";
+import { claimDueDeletions, expirePendingBlobs, finishClaimedDeletions, retryDeletionLater } from "./repo";
 
 export const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const OPPORTUNISTIC_LIMIT = 25;
@@ -21,7 +21,7 @@ export async function sweepStorage(ctx: AppContext, limit = 200): Promise<SweepR
   const db = ctx.db();
   const store = ctx.storage();
   const expired = await expirePendingBlobs(db);
-  const keys = await dueDeletions(db, limit);
+  const { keys, lease } = await claimDueDeletions(db, limit);
   const deleted: string[] = [];
   let failed = 0;
   for (let i = 0; i < keys.length; i += CONCURRENCY) {
@@ -37,7 +37,7 @@ export async function sweepStorage(ctx: AppContext, limit = 200): Promise<SweepR
       }),
     );
   }
-  await finishDeletions(db, deleted);
+  await finishClaimedDeletions(db, deleted, lease);
   return { expired_uploads: expired, deleted_objects: deleted.length, failed_objects: failed };
 }
 
