@@ -132,6 +132,27 @@ describe("upload-url → PUT → complete", () => {
     expect(await objectInStore(typed.key)).toBeNull();
   });
 
+  it("complete: 404 once the upload has expired (a day), even before the sweep removed it", async () => {
+    const b = await signedIn();
+    const u = await uploadUrl(b, { filename: "old.txt", mime_type: "text/plain" });
+    expect((await fetch(u.url, { method: "PUT", headers: u.headers, body: "late" })).status).toBe(200);
+    await sql("UPDATE blobs SET created_at = now() - interval '25 hours' WHERE id = $1", [u.id]);
+    const res = await b.post(`/api/blobs/${u.id}/complete`);
+    expect(res.status).toBe(404);
+    expect(await sql("SELECT status FROM blobs WHERE id = $1", [u.id])).toEqual([{ status: "pending" }]); // the sweep's to remove
+  });
+
+  it("complete racing a DELETE of the same blob is 200 or 404, never 409 'PUT it first' (which would invite an orphan)", async () => {
+    const b = await signedIn();
+    for (let i = 0; i < 15; i++) {
+      const u = await uploadUrl(b, { filename: `r${i}.txt`, mime_type: "text/plain" });
+      expect((await fetch(u.url, { method: "PUT", headers: u.headers, body: "racing" })).status).toBe(200);
+      const [complete, removed] = await Promise.all([b.post(`/api/blobs/${u.id}/complete`), b.fetch(`/api/blobs/${u.id}`, { method: "DELETE" })]);
+      expect([200, 404], `complete answered ${complete.status}`).toContain(complete.status);
+      expect(removed.status).toBe(200);
+    }
+  });
+
   it("validates the request: allow-list, size limit (inclusive), required fields, JSON", async () => {
     const b = await signedIn();
     const bad = await b.post("/api/blobs/upload-url", { filename: "a.html", mime_type: "text/html" });

@@ -51,7 +51,10 @@ export async function markBlobReady(
   const rows = await sql.query<BlobRow>(
     `UPDATE blobs SET status = 'ready', size_bytes = $3, etag = $4, completed_at = now(),
             metadata = COALESCE($5::jsonb, metadata)
-     WHERE id = $1 AND user_id = $2 RETURNING ${COLUMNS}`,
+     WHERE id = $1 AND user_id = $2
+       -- An upload pending for over a day has expired, whether or not the sweep has removed it yet.
+       AND (status = 'ready' OR created_at >= now() - interval '1 day')
+     RETURNING ${COLUMNS}`,
     [id, userId, done.size, done.etag, done.metadata === undefined ? null : JSON.stringify(done.metadata)],
   );
   return rows[0] ?? null;

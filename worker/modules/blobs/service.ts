@@ -69,8 +69,9 @@ export async function createPresignedBlob(ctx: AppContext, user: AuthUser, mime:
     if ((await lockedPendingCount(tx, user.id)) >= MAX_PENDING_UPLOADS) {
       throw new AppError(
         "conflict",
-        `Too many uploads in progress: at most ${MAX_PENDING_UPLOADS} uploads may be pending at once. ` +
-          "Complete or cancel (DELETE /api/blobs/{id}) one first; unfinished uploads expire after a day",
+        `Too many uploads in progress: at most ${MAX_PENDING_UPLOADS} uploads may be pending at once ` +
+          "(uploads still being sent count too). Complete or cancel (DELETE /api/blobs/{id}) one first; " +
+          "unfinished uploads expire after a day",
       );
     }
     return insertPendingBlob(tx, blob);
@@ -135,7 +136,7 @@ export async function storeUpload(
 
 export async function finishUpload(ctx: AppContext, row: BlobRow, metadata?: unknown): Promise<BlobRow> {
   const ready = await markBlobReady(ctx.db(), row.user_id, row.id, { size: Number(row.size_bytes), etag: row.etag ?? "", metadata });
-  if (ready === null) throw notFound(row.id); // deleted meanwhile (user deleted, concurrent DELETE)
+  if (ready === null) throw notFound(row.id); // deleted meanwhile (user deleted, concurrent DELETE) or expired
   return ready;
 }
 
@@ -161,7 +162,12 @@ export async function completeUpload(ctx: AppContext, user: AuthUser, id: string
   const row = await ownedBlob(ctx, user, id);
   if (row.status === "ready") return row; // idempotent
   const info = await ctx.storage().head(row.key);
-  if (info === null) throw new AppError("conflict", `Blob ${id} has not been uploaded yet: PUT it to the upload URL first`);
+  if (info === null) {
+    // Deleted (or expired) since we read it: gone, not "not uploaded yet", which would invite a
+    // PUT of an object nothing would keep.
+    if ((await findBlob(ctx.db(), user.id, row.id)) === null) throw notFound(id);
+    throw new AppError("conflict", `Blob ${id} has not been uploaded yet: PUT it to the upload URL first`);
+  }
   const type = essence(info.contentType ?? "");
   const problem =
     !withinLimit(row.mime_type, info.size)
