@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
-import { bytes, objectInStore, signedIn, uploadRaw } from "../support/blobs";
+import { bytes, objectInStore, s3Client, signedIn, uploadRaw } from "../support/blobs";
 import type { Browser } from "../support/browser";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
 import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
@@ -119,6 +119,17 @@ describe("storage sweep", () => {
     await sweep(await admin(api.url, dbUrl));
     expect(await objectInStore(pending.key)).toBeNull();
     expect(await sql("SELECT key FROM blob_deletions WHERE key LIKE $1", [`${user.id}/%`])).toEqual([]);
+  });
+
+  it("a ready blob whose object is gone from the bucket is 404, and logged as an inconsistency", async () => {
+    const b = await signedIn(api.url);
+    const lost = await (await uploadRaw(b, bytes(100), "image/png")).json();
+    const { client, url } = s3Client();
+    expect((await client.fetch(url(lost.key), { method: "DELETE" })).status).toBe(204);
+    expect((await b.fetch(`/api/blobs/${lost.id}`)).status).toBe(404);
+    const warned = () => api.logs().split("\n").filter((l) => l.includes("blob row without its object"));
+    for (let i = 0; i < 50 && !warned().some((l) => l.includes(lost.key)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(warned().filter((l) => l.includes(lost.key))).toHaveLength(1);
   });
 
   it("sweeps at the same time share the queue: each object is deleted and reported once", async () => {

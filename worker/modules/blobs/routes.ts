@@ -15,7 +15,7 @@ import { ObjectChanged, type ObjectBody } from "../../storage/blob-store";
 import { contentDisposition, urlSafeFilename } from "../../storage/filename";
 import { essence, withinLimit } from "../../storage/mime";
 import { expiryTimestamp, formatBytes } from "./format";
-import { listReadyBlobs, readyBytes } from "./repo";
+import { findBlob, listReadyBlobs, readyBytes } from "./repo";
 import { blobInfo, listQuery, uploadResult, uploadUrlBody, type BlobRow } from "./schema";
 import {
   completeUpload,
@@ -93,7 +93,11 @@ async function storedObject(ctx: AppContext, row: BlobRow, range?: { start: numb
     throw notFound(row.id);
   }
   if (object === null) {
-    ctx.log.warn("blob row without its object", { request_id: ctx.requestId, key: row.key });
+    // Deleted while we read it (the usual case), or an object lost from the bucket: only the
+    // latter is worth a warning, or it drowns among the former.
+    if ((await findBlob(ctx.db(), row.user_id, row.id)) !== null) {
+      ctx.log.warn("blob row without its object", { request_id: ctx.requestId, key: row.key });
+    }
     throw notFound(row.id);
   }
   return object;
