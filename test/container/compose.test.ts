@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { configVariableNames } from "../../scripts/lib/dev-vars.mjs";
 import { ROOT, RUNTIME } from "../../scripts/lib/runtime.mjs";
 import { loadConfig } from "../../worker/config";
 import { MAX_UPLOAD_BYTES } from "../../worker/storage/mime";
@@ -38,8 +39,8 @@ function interpolate(value: string, vars: Record<string, string>): string {
 const apiEnvironment = (vars: Record<string, string>) =>
   Object.fromEntries(Object.entries(prod.services.api.environment).map(([k, v]) => [k, interpolate(String(v), vars)]));
 
-/** Every variable worker/config.ts reads: its "UPPER_CASE" string literals. */
-const CONFIG_VARIABLES = [...new Set([...read("worker/config.ts").matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"/g)].map((m) => m[1]!))];
+/** Every variable worker/config.ts reads. */
+const CONFIG_VARIABLES = configVariableNames();
 /** Fixed by the production compose, or development-only (config.ts refuses them elsewhere). */
 const FIXED = ["SERVER_PORT", "AUTH_DEV_BYPASS", "DATABASE_URL", "DATABASE_DRIVER"];
 const DEVELOPMENT_ONLY = ["GOOGLE_ISSUER_URL", "AZURE_AUTHORITY_URL"];

@@ -12,6 +12,12 @@ declare module "*/scripts/lib/api-process.mjs" {
   }): Promise<{ url: string; port: number; pid: number; workerPids(): number[]; logs(): string; stop(): Promise<void>; exited: Promise<number | null> }>;
   export function rssBytes(pid: number): number;
 }
+declare module "*/scripts/lib/dev-vars.mjs" {
+  export function parseDevVars(text: string): Record<string, string>;
+  export function readDevVars(file?: string): Record<string, string>;
+  export function envFileText(vars: Record<string, string>): { text: string; rest: Record<string, string> };
+  export function configVariableNames(): string[];
+}
 declare module "*/scripts/lib/postgres.mjs" {
   export class EmbeddedPostgres {
     constructor(opts: { dataDir: string; port: number; password?: string; log?: (t: string) => void; portVariable?: string | null });
