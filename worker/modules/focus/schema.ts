@@ -16,7 +16,9 @@ const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 
 export const listFocusQuery = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  page_size: z.coerce.number().int().min(1).max(100).default(20),
+  // At most 100 sessions per page; a larger page_size is lowered to 100 (and answered as such), as
+  // the market's history limit is: the old code had no cap, so a client may ask for more.
+  page_size: z.coerce.number().int().min(1).max(1_000_000).default(20).transform((n) => Math.min(n, 100)),
   stats: flag.default(false),
   period: z.enum(["day", "week", "month", "all"]).default("all"),
 });
