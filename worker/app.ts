@@ -1,5 +1,6 @@
 import type { AppContext, Services } from "./context";
 import { isPreflight, preflight, applyCors } from "./http/cors";
+import { discardBody } from "./http/body";
 import { AppError } from "./http/errors";
 import { errorResponse, json } from "./http/response";
 import { requestIdFor } from "./http/request-id";
@@ -122,6 +123,22 @@ export const handle = createHandler((router) => {
   blobRoutes(router);
 });
 
+/** How much of a body nobody read (an answer given before reading it: 401, 403, 429, 404...) is dropped. */
+const UNREAD_BODY_DRAIN_BYTES = 1024 * 1024;
+
+/**
+ * workerd closes a keep-alive connection whose request body was left unread, without saying so
+ * (no Connection: close), and the client's next request on it fails with a network error. So a
+ * body the route did not read is read and dropped first, up to a limit; one declared larger is
+ * left alone (the connection closes, as it must).
+ */
+async function dropUnreadBody(request: Request): Promise<void> {
+  if (request.body === null || request.bodyUsed || request.body.locked) return;
+  const declared = Number(request.headers.get("Content-Length") ?? NaN);
+  if (declared > UNREAD_BODY_DRAIN_BYTES) return;
+  await discardBody(request.body, UNREAD_BODY_DRAIN_BYTES);
+}
+
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {
   const started = Date.now();
   const ctx: AppContext = {
@@ -138,6 +155,7 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
   } catch (err) {
     response = errorResponse(toAppError(err, ctx), ctx.requestId);
   }
+  await dropUnreadBody(request);
   // Responses from fetch() or the router may have immutable headers: copy before decorating.
   response = new Response(response.body, response);
   const h = response.headers;

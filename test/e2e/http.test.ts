@@ -122,6 +122,32 @@ describe("HTTP surface of the real workerd", () => {
   });
 });
 
+describe("an answer given before the body was read", () => {
+  it("keeps the connection usable: the next request on it is answered", async () => {
+    // Refusals that never read the body: 401 (no session) and 404 (no route) for POSTs with a
+    // JSON body, then a GET, all on one keep-alive connection.
+    const url = new URL(apiUrl());
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = "";
+    let closed = false;
+    socket.on("data", (c) => (received += c));
+    socket.on("close", () => (closed = true));
+    // Status lines (a response body ends without a line break, so the next one follows it directly).
+    const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    const body = JSON.stringify({ name: "x".repeat(5000) });
+    const post = (path: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    try {
+      socket.write(post("/api/habits") + post("/no-such-route") + `GET /health HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+      for (let i = 0; i < 100 && statuses().length < 3 && !closed; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(statuses()).toEqual([401, 404, 200]);
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 describe("a client that goes away mid-body", () => {
   // Each case cuts a request off on a route where no other test sends a cut-off body: counted as a
   // difference in the metrics, since tests share the API.
