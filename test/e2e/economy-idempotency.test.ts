@@ -1,6 +1,6 @@
 // Idempotency-Key on purchases, and purchases under concurrency (issue 6): the same key never
 // debits twice; parallel purchases never overdraw the wallet.
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { completeQuest, expectLedgerInvariant, grantAdmin, newUser, sql, wallet, type User } from "../support/economy";
@@ -131,6 +131,21 @@ describe("Idempotency-Key", () => {
     }
     expect((await wallet(u)).coins).toBe(20);
     expect(await spends(u)).toBe(1);
+  });
+
+  it("a claim left behind by a request that is no longer running does not hold the key: the retry runs at once", async () => {
+    // What a purchase leaves when it fails and releasing its claim fails too (the database went
+    // away): an in-progress claim of a moment ago, with no transaction running for it.
+    const u = await userWith(100);
+    const key = randomUUID();
+    const hash = createHash("sha256").update(`POST /api/market/purchase\n{"item_key":${JSON.stringify(ITEM)},"quantity":1}`).digest("base64url");
+    await sql("INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)", [u.id, key, hash]);
+    const retry = await u.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": key });
+    expect(retry.status).toBe(200);
+    expect(await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key])).toEqual([{ state: "completed" }]);
+    expect(await spends(u)).toBe(1);
+    // A different body under that key is still refused: the claim kept its request.
+    expect((await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, { "Idempotency-Key": key })).status).toBe(422);
   });
 
   it("replays a refusal too: a key that met 'Insufficient coins' keeps answering it", async () => {

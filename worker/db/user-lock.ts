@@ -9,3 +9,12 @@ import type { Sql } from "./sql";
 export async function lockUserScope(tx: Sql, scope: string, userId: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [scope, userId]);
 }
+
+/**
+ * Whether a transaction holds lockUserScope(scope, userId) right now. Run outside a transaction:
+ * the lock, if it was free and so taken, is released when the statement ends.
+ */
+export async function userScopeHeld(sql: Sql, scope: string, userId: string): Promise<boolean> {
+  const rows = await sql.query<{ free: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS free", [scope, userId]);
+  return !rows[0]!.free;
+}

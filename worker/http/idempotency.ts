@@ -8,6 +8,7 @@ import { base64url } from "jose";
 import { sha256 } from "../auth/tokens";
 import type { AppContext } from "../context";
 import type { Sql } from "../db/sql";
+import { lockUserScope, userScopeHeld } from "../db/user-lock";
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from "./errors";
 import { json } from "./response";
 
@@ -34,7 +35,16 @@ interface StoredKey {
   response_status: number | null;
   response_body: Record<string, unknown> | null;
   stale: boolean;
+  /** updated_at as text: the claim's identity, for a takeover. */
+  at: string;
 }
+
+/**
+ * The lock a request holds, per user and key, for as long as its transaction runs: a claim whose
+ * lock is free belongs to a request that is no longer running (it failed, and releasing its claim
+ * failed too, e.g. with the database), so a retry need not wait for the claim to go stale.
+ */
+const runningScope = (key: string) => `idempotency\n${key}`;
 
 /** `at` (updated_at as text, exact to the microsecond) identifies this request's claim. */
 type Claim = { kind: "claimed"; at: string } | { kind: "stored"; row: StoredKey };
@@ -62,7 +72,7 @@ async function claim(sql: Sql, userId: string, key: string, hash: string): Promi
     if (inserted.length > 0) return { kind: "claimed", at: (inserted[0] as { at: string }).at };
     const rows = await sql.query<StoredKey>(
       `SELECT request_hash, state, response_status, response_body,
-              (state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)) AS stale
+              (state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)) AS stale, updated_at::text AS at
        FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
       [userId, key, STALE_SECONDS],
     );
@@ -72,13 +82,16 @@ async function claim(sql: Sql, userId: string, key: string, hash: string): Promi
   throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
 }
 
-/** Takes over a stale claim; returns the new claim's identity, or null if someone else has it. */
-async function takeOver(sql: Sql, userId: string, key: string): Promise<string | null> {
+/**
+ * Takes over the claim identified by `at` (a claim whose request is not running, or is stale);
+ * returns the new claim's identity, or null if another retry took it first.
+ */
+async function takeOver(sql: Sql, userId: string, key: string, at: string): Promise<string | null> {
   const rows = await sql.query<{ at: string }>(
     `UPDATE idempotency_keys SET updated_at = clock_timestamp()
-     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)
+     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $3::timestamptz
      RETURNING updated_at::text AS at`,
-    [userId, key, STALE_SECONDS],
+    [userId, key, at],
   );
   return rows[0]?.at ?? null;
 }
@@ -164,7 +177,11 @@ export async function idempotent(
       ]);
     }
     if (row.state === "completed") return replay(row);
-    const taken = row.stale ? await takeOver(db, userId, key) : null;
+    // Between its claim and its transaction's first statement a live request holds no lock yet:
+    // a retry that takes over then is harmless, since only the current claim's holder can store
+    // (the other's transaction is rolled back: one change in all).
+    const gone = row.stale || !(await userScopeHeld(db, runningScope(key), userId));
+    const taken = gone ? await takeOver(db, userId, key, row.at) : null;
     if (taken === null) {
       throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
     }
@@ -172,7 +189,9 @@ export async function idempotent(
   }
   try {
     const body = await db.transaction(async (tx) => {
-      const result = await run(tx);
+      // Sent together with run's first statement (no extra round trip).
+      const running = lockUserScope(tx, runningScope(key), userId);
+      const [, result] = await Promise.all([running, run(tx)]);
       await store(tx, userId, key, at, 200, result);
       return result;
     });
