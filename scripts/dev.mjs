@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // npm run dev: `wrangler dev` (live reload) with .dev.vars, against the same embedded PostgreSQL and
 // S3 store as `npm start` unless .dev.vars or the environment set DATABASE_URL / STORAGE_ENDPOINT.
-// Settings: the environment wins over .dev.vars, and both over the embedded defaults. wrangler gets
-// them as env files (.dev.vars, then a private file of ours), so no value is on a command line.
+// Settings: the environment wins over .dev.vars, and both over the embedded defaults. wrangler reads
+// .dev.vars itself; what we add goes to it as --var (taken literally, and winning over .dev.vars),
+// so a value from the environment shows in wrangler's command line: keep secrets in .dev.vars.
 // The port is SERVER_PORT (default 8787), or --port: npm run dev -- --port 8788. Other arguments go
 // to wrangler as they are. Ctrl-C, SIGTERM or SIGHUP stops wrangler and the embedded services; so
 // does this process's death, even by SIGKILL (spawnTied).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configVariableNames, envFileText, readDevVars } from "./lib/dev-vars.mjs";
+import { configVariableNames, readDevVars } from "./lib/dev-vars.mjs";
 import { checkEmbeddedServices, portSetting, startEmbeddedServices } from "./lib/embedded.mjs";
 import { portAvailable } from "./lib/postgres.mjs";
 import { bundleDefines, ROOT } from "./lib/runtime.mjs";
@@ -71,20 +70,13 @@ async function main() {
     ...services.vars, // only what neither .dev.vars nor the environment gave
     ...fromEnvironment,
   };
-  // wrangler reads .dev.vars, then this file (later files win); with --env-file it reads no
-  // other. A private directory: the values may be secrets.
-  const dir = mkdtempSync(join(tmpdir(), "ignition-dev-"));
-  shutdown.add(() => rmSync(dir, { recursive: true, force: true }));
-  const { text, rest: unwritable } = envFileText(vars);
-  writeFileSync(join(dir, "vars.env"), text, { mode: 0o600 });
-  const devVarsFile = join(ROOT, ".dev.vars");
+  // Not --env-file: with it wrangler would stop reading .dev.vars itself, and it expands $NAME in
+  // such files, which .dev.vars (read natively) and --var do not.
   const args = [
     "dev",
     "--port", port,
     ...bundleDefines(),
-    ...(existsSync(devVarsFile) ? ["--env-file", devVarsFile] : []),
-    "--env-file", join(dir, "vars.env"),
-    ...Object.entries(unwritable).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...rest,
   ];
   const child = spawnTied(join(ROOT, "node_modules", ".bin", "wrangler"), args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });

@@ -15,7 +15,6 @@ declare module "*/scripts/lib/api-process.mjs" {
 declare module "*/scripts/lib/dev-vars.mjs" {
   export function parseDevVars(text: string): Record<string, string>;
   export function readDevVars(file?: string): Record<string, string>;
-  export function envFileText(vars: Record<string, string>): { text: string; rest: Record<string, string> };
   export function configVariableNames(): string[];
 }
 declare module "*/scripts/lib/postgres.mjs" {
