@@ -1,7 +1,9 @@
 // Habits through HTTP (spec §3.3): once per local day, streaks, milestone bonus XP.
+import pg from "pg";
 import { beforeEach, describe, expect, it } from "vitest";
 import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, setTimezone, sql, type User } from "../support/economy";
+import { databaseUrl } from "../support/env";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 
 describe("habits", () => {
@@ -35,6 +37,33 @@ describe("habits", () => {
     expect(over.body).toMatchObject({ error: "conflict", message: "You already have 200 active habits, the most one account can have" });
     await sql("UPDATE habits SET is_active = false WHERE user_id = $1 AND name = 'h1'", [u.id]);
     expect((await u.send("/api/habits", { name: "room again" })).status).toBe(200);
+
+    // Parallel creates cannot pass it together: with 5 places left, 5 of 20 get one. Holding the
+    // user's row makes them overlap: each insert waits there (its foreign key check) after counting,
+    // unless the creates take turns before counting.
+    await sql("UPDATE habits SET is_active = false WHERE user_id = $1 AND name IN ('h2', 'h3', 'h4', 'h5', 'h6')", [u.id]);
+    const holder = new pg.Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    let burst: Awaited<ReturnType<typeof u.send>>[];
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [u.id]);
+      const sent = Promise.all(Array.from({ length: 20 }, (_, i) => u.send("/api/habits", { name: `burst ${i}` })));
+      const waiting = async () =>
+        (await sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+             AND (query LIKE 'INSERT INTO habits%' OR query LIKE '%pg_advisory_xact_lock%')`,
+        ))[0]!.n;
+      for (let i = 0; i < 100 && (await waiting()) < 5; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBeGreaterThanOrEqual(5);
+      await holder.query("COMMIT");
+      burst = await sent;
+    } finally {
+      await holder.end();
+    }
+    expect(burst.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(burst.filter((r) => r.status === 409)).toHaveLength(15);
+    expect(await sql("SELECT count(*)::int AS n FROM habits WHERE user_id = $1 AND is_active", [u.id])).toEqual([{ n: 200 }]);
   });
 
   it("validates fields (422 per field)", async () => {

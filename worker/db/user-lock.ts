@@ -11,6 +11,16 @@ export async function lockUserScope(tx: Sql, scope: string, userId: string): Pro
 }
 
 /**
+ * Takes the user's `scope` lock, then runs `first` (whose first statement goes out together with
+ * the lock's: no extra round trip). Inside a transaction; the lock is held until it ends.
+ */
+export async function withUserLock<T>(tx: Sql, scope: string, userId: string, first: () => Promise<T>): Promise<T> {
+  const lock = lockUserScope(tx, scope, userId); // queued before first()'s statement
+  const [, result] = await Promise.all([lock, first()]);
+  return result;
+}
+
+/**
  * Whether a transaction holds lockUserScope(scope, userId) right now. Run outside a transaction:
  * the lock, if it was free and so taken, is released when the statement ends.
  */

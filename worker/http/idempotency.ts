@@ -8,7 +8,7 @@ import { base64url } from "jose";
 import { sha256 } from "../auth/tokens";
 import type { AppContext } from "../context";
 import type { Sql } from "../db/sql";
-import { lockUserScope, userScopeHeld } from "../db/user-lock";
+import { userScopeHeld, withUserLock } from "../db/user-lock";
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from "./errors";
 import { json } from "./response";
 
@@ -189,9 +189,7 @@ export async function idempotent(
   }
   try {
     const body = await db.transaction(async (tx) => {
-      // Sent together with run's first statement (no extra round trip).
-      const running = lockUserScope(tx, runningScope(key), userId);
-      const [, result] = await Promise.all([running, run(tx)]);
+      const result = await withUserLock(tx, runningScope(key), userId, () => run(tx));
       await store(tx, userId, key, at, 200, result);
       return result;
     });

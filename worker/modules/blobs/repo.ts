@@ -2,7 +2,7 @@
 // user's id finds nothing (404), exactly like an id that does not exist.
 import { utc } from "../../db/json";
 import type { Sql } from "../../db/sql";
-import { lockUserScope } from "../../db/user-lock";
+import { withUserLock } from "../../db/user-lock";
 import type { BlobCategory } from "../../storage/mime";
 import type { BlobRow } from "./schema";
 
@@ -34,10 +34,11 @@ export async function insertPendingBlob(sql: Sql, b: NewBlob): Promise<BlobRow> 
  * ends, so that concurrent callers (count, then insert) take turns and cannot pass a cap together.
  */
 export async function lockedPendingCount(tx: Sql, userId: string): Promise<number> {
-  await lockUserScope(tx, "blobs.pending", userId);
-  const rows = await tx.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM blobs WHERE user_id = $1 AND status = 'pending' AND created_at >= now() - interval '1 day'",
-    [userId],
+  const rows = await withUserLock(tx, "blobs.pending", userId, () =>
+    tx.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM blobs WHERE user_id = $1 AND status = 'pending' AND created_at >= now() - interval '1 day'",
+      [userId],
+    ),
   );
   return rows[0]!.n;
 }

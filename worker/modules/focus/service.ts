@@ -2,7 +2,7 @@
 // Functions run inside the caller's transaction.
 import { sqlState } from "../../db/errors";
 import type { Sql } from "../../db/sql";
-import { lockUserScope } from "../../db/user-lock";
+import { withUserLock } from "../../db/user-lock";
 import { AppError } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import {
@@ -17,11 +17,7 @@ import { focusSessionOf, type FocusRow, type PauseState, type StartFocus } from 
  * finds the session through the pause state), so without it two at once could deadlock, and a start
  * could miss a pause committed while it waited and leave that pause state behind.
  */
-async function focusLocked<T>(tx: Sql, userId: string, first: () => Promise<T>): Promise<T> {
-  const lock = lockUserScope(tx, "focus", userId); // queued before `first`'s statement
-  const [, result] = await Promise.all([lock, first()]);
-  return result;
-}
+const focusLocked = <T>(tx: Sql, userId: string, first: () => Promise<T>): Promise<T> => withUserLock(tx, "focus", userId, first);
 
 /** Abandons whatever was live and starts a new session (one live session per user). */
 export async function startSession(tx: Sql, userId: string, input: StartFocus) {

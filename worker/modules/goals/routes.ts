@@ -1,4 +1,5 @@
 import { requireUser } from "../../auth/authenticate";
+import { withUserLock } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { idParam, parseQuery } from "../../http/params";
 import { json } from "../../http/response";
@@ -20,7 +21,8 @@ export function goalRoutes(router: AppRouter): void {
     .post("/api/goals", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createGoalBody);
-      const goal = await insertGoal(ctx.db(), user.id, input, MAX_OPEN_GOALS);
+      // Under the user's lock, so that parallel creates cannot pass the cap together.
+      const goal = await ctx.db().transaction((tx) => withUserLock(tx, "goals.create", user.id, () => insertGoal(tx, user.id, input, MAX_OPEN_GOALS)));
       if (!goal) throw overCap(MAX_OPEN_GOALS, "open goals");
       return json({ data: goal });
     })

@@ -1,4 +1,5 @@
 import { requireUser } from "../../auth/authenticate";
+import { withUserLock } from "../../db/user-lock";
 import { overCap } from "../../http/errors";
 import { idParam } from "../../http/params";
 import { json } from "../../http/response";
@@ -21,7 +22,8 @@ export function habitRoutes(router: AppRouter): void {
     .post("/api/habits", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createHabitBody);
-      const habit = await insertHabit(ctx.db(), user.id, input, MAX_ACTIVE_HABITS);
+      // Under the user's lock, so that parallel creates cannot pass the cap together.
+      const habit = await ctx.db().transaction((tx) => withUserLock(tx, "habits.create", user.id, () => insertHabit(tx, user.id, input, MAX_ACTIVE_HABITS)));
       if (!habit) throw overCap(MAX_ACTIVE_HABITS, "active habits");
       return json({ data: habitOf(habit, localDate(null)) }); // no logs yet: completed_today is false
     })

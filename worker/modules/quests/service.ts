@@ -1,5 +1,6 @@
 // Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
-import type { Sql } from "../../db/sql";
+import type { Db, Sql } from "../../db/sql";
+import { withUserLock } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import { localDate } from "../gamification/today";
@@ -7,10 +8,11 @@ import { insertQuest, lockQuest, markAbandoned, markAccepted, markCompleted, typ
 import { canAbandon, canAccept, canComplete, defaultRewards, MAX_OPEN_QUESTS, questStreak } from "./rules";
 import type { CreateQuest } from "./schema";
 
-export async function createQuest(sql: Sql, userId: string, input: CreateQuest) {
+export async function createQuest(db: Db, userId: string, input: CreateQuest) {
   const defaults = defaultRewards(input.difficulty);
   const rewards = { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins };
-  const quest = await insertQuest(sql, userId, input, rewards, MAX_OPEN_QUESTS);
+  // Under the user's lock, so that parallel creates cannot pass the cap together.
+  const quest = await db.transaction((tx) => withUserLock(tx, "quests.create", userId, () => insertQuest(tx, userId, input, rewards, MAX_OPEN_QUESTS)));
   if (!quest) throw overCap(MAX_OPEN_QUESTS, "open quests");
   return quest;
 }
