@@ -55,7 +55,13 @@ async function guardStateChange(request: Request, ctx: AppContext): Promise<void
 
 function toAppError(err: unknown, ctx: AppContext): AppError {
   if (err instanceof AppError) {
-    if (err.status >= 500) ctx.log.warn("request failed", { request_id: ctx.requestId, code: err.code, ...describeError((err as { cause?: unknown }).cause ?? err) });
+    const cause = (err as { cause?: unknown }).cause;
+    // A 503, or a 409 that PostgreSQL's deadlock or serialization check caused: the client may
+    // retry, but operators should see them (frequent deadlocks mean two code paths lock in
+    // different orders).
+    if (err.status >= 500 || sqlState(cause) !== null) {
+      ctx.log.warn("request failed", { request_id: ctx.requestId, code: err.code, ...describeError(cause ?? err) });
+    }
     return err;
   }
   // Last line of defence: a value PostgreSQL refused (data exception, constraint) came from the

@@ -148,7 +148,8 @@ describe("focus sessions", () => {
         u.send("/api/focus"),
         u.call("DELETE", "/api/focus/pause"),
       ]);
-      for (const r of results) expect([200, 400, 404, 409], JSON.stringify(r.body)).toContain(r.status);
+      // No 409: a deadlock would be one (rolled back, "try again"), and so would a start that lost a race.
+      for (const r of results) expect([200, 400, 404], JSON.stringify(r.body)).toContain(r.status);
       const [state] = await sql<{ live: number; stale: number }>(
         `SELECT (SELECT count(*)::int FROM focus_sessions WHERE user_id = $1 AND status IN ('active', 'paused')) AS live,
                 (SELECT count(*)::int FROM focus_pause_state p WHERE p.user_id = $1 AND NOT EXISTS (
