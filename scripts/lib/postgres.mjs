@@ -264,6 +264,7 @@ export class EmbeddedPostgres {
       "-c", "fsync=off", "-c", "max_connections=200", "-c", "password_encryption=scram-sha-256",
     ];
     let output = "";
+    let exitedDuringStart = () => {};
     // Tied to this process: PostgreSQL gets a fast shutdown (SIGINT) even if we are killed outright.
     const child = spawnTied(join(this.bin, "postgres"), args, { ...this.owner, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
@@ -277,9 +278,9 @@ export class EmbeddedPostgres {
       child.stdout.on("data", onData);
       child.stderr.on("data", onData);
       child.once("error", (err) => reject(new Error(`could not start ${join(this.bin, "postgres")}: ${err.message}`)));
-      child.once("exit", (code, signal) =>
-        reject(new Error(`postgres ${signal ? `was stopped by ${signal}` : `exited with code ${code}`} during start:\n${output}`)),
-      );
+      exitedDuringStart = (code, signal) =>
+        reject(new Error(`postgres ${signal ? `was stopped by ${signal}` : `exited with code ${code}`} during start:\n${output}`));
+      child.once("exit", exitedDuringStart);
     });
     try {
       await ready;
@@ -287,7 +288,7 @@ export class EmbeddedPostgres {
       if (this.child === child) this.child = null;
       throw err;
     }
-    child.removeAllListeners("exit");
+    child.off("exit", exitedDuringStart); // only ours: spawnTied's own clean-up stays
     child.once("exit", () => {
       if (this.child === child) this.child = null;
     });

@@ -79,6 +79,26 @@ describe("EmbeddedPostgres", () => {
     expect(await withClient(next.url(), async (c) => (await c.query("SELECT 1 AS one")).rows[0].one)).toBe(1);
   });
 
+  it("leaves nothing behind when the server stops on its own (its watcher ends with it)", async () => {
+    const dataDir = join(dir, "ends-alone");
+    const pg = await make(dataDir);
+    await pg.start();
+    const ours = () =>
+      readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir) && !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+        } catch {
+          return false;
+        }
+      });
+    expect(ours().length).toBeGreaterThanOrEqual(2); // the postmaster and its watcher
+    const exited = new Promise((resolve) => pg.child!.once("exit", resolve));
+    process.kill(pg.child!.pid!, "SIGINT"); // stopped from outside, not by stop()
+    await exited;
+    for (let i = 0; i < 100 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ours()).toEqual([]);
+  });
+
   it("names the port variable when the port is taken", async () => {
     const holder = net.createServer();
     const port = await freePort();
