@@ -9,7 +9,9 @@ import { spawn } from "node:child_process";
 
 // The watcher ignores the signals a closing terminal sends the whole job, so only the pipe's end
 // stops it; the program gets neither fd 3 nor the watcher's signal dispositions.
-const TIED = `{ trap '' HUP INT TERM; read -r _ <&3; kill -INT $$; } >/dev/null 2>&1 </dev/null &
+// A line on the pipe (sent once the program has exited) ends the watcher quietly; the pipe's end
+// without one (untie(), or our death) makes it signal the program.
+const TIED = `{ trap '' HUP INT TERM; read -r _ <&3 || kill -INT $$; } >/dev/null 2>&1 </dev/null &
 exec "$@" 3<&-`;
 
 /**
@@ -23,6 +25,6 @@ export function spawnTied(command, args, options = {}) {
   const tie = child.stdio[3];
   tie.on("error", () => {}); // the watcher is gone: nothing left to tell
   child.untie = () => tie.end();
-  child.once("exit", () => tie.destroy()); // the watcher ends with the program
+  child.once("exit", () => tie.end("\n")); // the watcher ends with the program, signalling nothing
   return child;
 }

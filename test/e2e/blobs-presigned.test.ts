@@ -140,6 +140,10 @@ describe("upload-url → PUT → complete", () => {
     const res = await b.post(`/api/blobs/${u.id}/complete`);
     expect(res.status).toBe(404);
     expect(await sql("SELECT status FROM blobs WHERE id = $1", [u.id])).toEqual([{ status: "pending" }]); // the sweep's to remove
+    // Also when its object never arrived: not 409 "PUT it first", which would invite a PUT.
+    const never = await uploadUrl(b, { filename: "never.txt", mime_type: "text/plain" });
+    await sql("UPDATE blobs SET created_at = now() - interval '25 hours' WHERE id = $1", [never.id]);
+    expect((await b.post(`/api/blobs/${never.id}/complete`)).status).toBe(404);
   });
 
   it("complete racing a DELETE of the same blob is 200 or 404, never 409 'PUT it first' (which would invite an orphan)", async () => {

@@ -1,4 +1,5 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +132,32 @@ describe("database connections", () => {
         expect((await start).status).toBe(200);
       });
       expect((await fetch(api.url + "/health/db")).status).toBe(200);
+    });
+  });
+
+  describe("when the database accepts connections but never answers", () => {
+    let api: ApiProcess;
+    let silent: net.Server;
+    beforeAll(async () => {
+      silent = net.createServer(() => {}); // takes the connection, says nothing
+      const port = await freePort();
+      await new Promise<void>((r) => silent.listen(port, "127.0.0.1", r));
+      api = await startApi({
+        SERVER_ENVIRONMENT: "development", DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db`, DATABASE_POOL_SIZE: "1",
+        DATABASE_ACQUIRE_TIMEOUT_MS: "300", LOG_LEVEL: "error",
+      });
+    });
+    afterAll(async () => {
+      await api?.stop();
+      silent?.close();
+    });
+
+    it("calls it unavailable, not busy, also for the requests queued behind the one connecting", async () => {
+      const answers = await Promise.all([1, 2, 3].map(async () => {
+        const res = await fetch(api.url + "/health/db");
+        return [res.status, (await res.json()).message];
+      }));
+      expect(answers).toEqual(Array(3).fill([503, "The database is unavailable"]));
     });
   });
 

@@ -15,8 +15,18 @@ const UNAVAILABLE = /^(08...|57P0.|53300|57014|28...|3D000)$/;
 // (a new connection that is slow to open fails with another message).
 const POOL_FULL = "timeout exceeded when trying to connect";
 
-// A deadlock or serialization failure: the request collided with another one and was rolled back
-// whole; sent again, it runs. The client's to retry (409), not a server fault (500).
+/**
+ * pg-pool also counts connections still being opened as in use: when none has ever opened (the
+ * database does not answer), a full pool is an outage, not a busy database. The pool passes its
+ * errors through this, knowing how many of its connections are open.
+ */
+export function poolFailure(err: unknown, openConnections: number): unknown {
+  if (openConnections > 0 || (err as Error | null)?.message !== POOL_FULL) return err;
+  return Object.assign(new Error("no connection to the database could be opened in time"), { cause: err });
+}
+
+// A deadlock or serialization failure: the request's transaction (or statement) collided with
+// another one and was rolled back; sent again, it runs. The client's to retry (409), not a 500.
 const COLLIDED = /^(40P01|40001)$/;
 
 /**
@@ -37,7 +47,7 @@ export function mapDbError(err: unknown): unknown {
     return mapped;
   }
   if (state !== null && COLLIDED.test(state)) {
-    const mapped = new AppError("conflict", "Another request changed the same data at the same time; nothing was saved, try again");
+    const mapped = new AppError("conflict", "Another request changed the same data at the same time; this one was rolled back, try again");
     (mapped as { cause?: unknown }).cause = err;
     return mapped;
   }

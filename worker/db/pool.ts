@@ -1,6 +1,6 @@
 import { Client, Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import type { DatabaseConfig } from "../config";
-import { mapDbError, sqlState } from "./errors";
+import { mapDbError, poolFailure, sqlState } from "./errors";
 import type { Db, PoolStats, Sql } from "./sql";
 import { TcpWebSocket } from "./tcp-websocket";
 
@@ -193,17 +193,26 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
   } as ConstructorParameters<typeof Pool>[0]);
   // An idle connection that dies (database restart) must not crash the process; the pool drops it.
   pool.on("error", () => {});
+  let open = 0; // connections that did open (the pool also counts ones still trying)
+  pool.on("connect", () => open++);
+  pool.on("remove", () => open--);
 
   return {
     query: <T>(text: string, params?: readonly unknown[]) =>
-      timed(observer, async () => (await pool.query(statement(text, params))).rows as T[]),
+      timed(observer, async () => {
+        try {
+          return (await pool.query(statement(text, params))).rows as T[];
+        } catch (err) {
+          throw poolFailure(err, open);
+        }
+      }),
 
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
       let client: PoolClient;
       try {
         client = await pool.connect();
       } catch (err) {
-        throw mapDbError(err);
+        throw mapDbError(poolFailure(err, open));
       }
       const tx = transactionSql(client, observer);
       let broken: unknown = undefined;

@@ -34,7 +34,9 @@ export class StreamFiller {
       return await this.read(target);
     } catch (err) {
       if (err instanceof AppError) throw err; // a multipart part's own verdict on the body
-      throw new AppError("bad_request", "The request body could not be read completely");
+      const mapped = new AppError("bad_request", "The request body could not be read completely");
+      (mapped as { cause?: unknown }).cause = err;
+      throw mapped;
     }
   }
 

@@ -112,7 +112,10 @@ export async function claimDueDeletions(sql: Sql, limit: number): Promise<{ keys
   return { keys: rows.map((r) => r.key), lease: rows[0]?.lease ?? "" };
 }
 
-/** A claimed object is gone: drop its entry, unless it was queued again (new not_before) meanwhile. */
+/**
+ * A claimed object is gone: drop its entry, unless its not_before moved meanwhile (a failed delete
+ * rescheduled by retryDeletionLater, or the lease ran out and another sweep claimed it).
+ */
 export async function finishClaimedDeletions(sql: Sql, keys: string[], lease: string): Promise<void> {
   if (keys.length === 0) return;
   await sql.query("DELETE FROM blob_deletions WHERE key = ANY($1::text[]) AND not_before = $2::timestamptz", [keys, lease]);

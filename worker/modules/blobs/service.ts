@@ -17,6 +17,9 @@ import type { BlobRow } from "./schema";
 export const PRESIGNED_GET_SECONDS = 3600;
 export const PRESIGNED_PUT_SECONDS = 300;
 
+/** How long a presigned upload may stay pending (the sweep and markBlobReady use the same day). */
+const PENDING_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
 export function notFound(id: string): AppError {
   return new AppError("not_found", `Blob ${id} not found`);
 }
@@ -163,8 +166,9 @@ export async function completeUpload(ctx: AppContext, user: AuthUser, id: string
   if (row.status === "ready") return row; // idempotent
   const info = await ctx.storage().head(row.key);
   if (info === null) {
-    // Deleted (or expired) since we read it: gone, not "not uploaded yet", which would invite a
-    // PUT of an object nothing would keep.
+    // Deleted since we read it, or expired (a day, even before the sweep removes it): gone, not
+    // "not uploaded yet", which would invite a PUT of an object nothing would keep.
+    if (Date.parse(row.uploaded_at) < Date.now() - PENDING_LIFETIME_MS) throw notFound(id); // uploaded_at: created_at while pending
     if ((await findBlob(ctx.db(), user.id, row.id)) === null) throw notFound(id);
     throw new AppError("conflict", `Blob ${id} has not been uploaded yet: PUT it to the upload URL first`);
   }
