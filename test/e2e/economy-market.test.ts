@@ -153,6 +153,18 @@ describe("redeem", () => {
     expect(third.body.message).toBe("Cannot redeem: status is redeemed");
   });
 
+  it("honours an Idempotency-Key: the same redeem sent again replays its answer and takes one use", async () => {
+    const { purchase } = await u.ok("POST", "/api/market/purchase", { item_key: key("two-uses") });
+    const headers = { "Idempotency-Key": `redeem-${purchase.id}` };
+    const first = await u.send("/api/market/redeem", { purchase_id: purchase.id }, headers);
+    const again = await u.send("/api/market/redeem", { purchase_id: purchase.id.toUpperCase() }, headers);
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect((await u.ok("GET", "/api/market/history")).purchases.find((p: { id: string }) => p.id === purchase.id).uses_remaining).toBe(1);
+  });
+
   it("redeems an item without a use count at once; refuses a durable item", async () => {
     const a = await u.ok("POST", "/api/market/purchase", { item_key: key("unlimited") });
     expect(a.purchase.uses_remaining).toBeNull();

@@ -45,8 +45,10 @@ export function marketRoutes(router: AppRouter): void {
     })
     .post("/api/market/redeem", async (req, ctx) => {
       const user = await requireUser(ctx, req);
-      const { purchase_id } = await parseBody(req, ctx, redeemBody);
-      return json({ data: await ctx.db().transaction((tx) => redeem(tx, user.id, purchase_id.toLowerCase())) });
+      // Idempotency-Key too: a redeem whose answer was lost, sent again, must not take a second use.
+      const { purchase_id } = await parseIdempotentBody(req, () => parseBody(req, ctx, redeemBody));
+      const id = purchase_id.toLowerCase();
+      return idempotent(ctx, req, user.id, "POST /api/market/redeem", { purchase_id: id }, async (tx) => ({ data: await redeem(tx, user.id, id) }));
     })
     .get("/api/market/history", async (req, ctx) => {
       const user = await requireUser(ctx, req);
