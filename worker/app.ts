@@ -129,20 +129,28 @@ export const handle = createHandler((router) => {
   blobRoutes(router);
 });
 
-/** How much of a body nobody read (an answer given before reading it: 401, 403, 429, 404...) is dropped. */
+/** How much of a body nobody read (an answer given before reading it: 401, 403, 429, 404...) is dropped, and for how long at most. */
 const UNREAD_BODY_DRAIN_BYTES = 1024 * 1024;
+const UNREAD_BODY_DRAIN_MS = 1000;
 
 /**
  * workerd closes a keep-alive connection whose request body was left unread, without saying so
  * (no Connection: close), and the client's next request on it fails with a network error. So a
- * body the route did not read is read and dropped first, up to a limit; one declared larger is
- * left alone (the connection closes, as it must).
+ * body the route did not read is read and dropped first, up to a size and a time: one declared
+ * larger, one that is slow to come, or one the client holds back for a `100 Continue` is left
+ * alone (the answer goes out and the connection closes, as it must).
  */
 async function dropUnreadBody(request: Request): Promise<void> {
   if (request.body === null || request.bodyUsed || request.body.locked) return;
+  if (/100-continue/i.test(request.headers.get("Expect") ?? "")) return;
   const declared = Number(request.headers.get("Content-Length") ?? NaN);
   if (declared > UNREAD_BODY_DRAIN_BYTES) return;
-  await discardBody(request.body, UNREAD_BODY_DRAIN_BYTES);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  await Promise.race([
+    discardBody(request.body, UNREAD_BODY_DRAIN_BYTES),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, UNREAD_BODY_DRAIN_MS))),
+  ]);
+  clearTimeout(timer);
 }
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {

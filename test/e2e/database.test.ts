@@ -161,6 +161,52 @@ describe("database connections", () => {
     });
   });
 
+  describe("when the connection is cut (a bare FIN) and the database then stops answering", () => {
+    // A proxy in front of the test database that can cut its connections and then swallow new ones.
+    let api: ApiProcess;
+    let proxy: net.Server;
+    let silent = false;
+    const pairs: Array<[net.Socket, net.Socket]> = [];
+    beforeAll(async () => {
+      const target = new URL(databaseUrl());
+      proxy = net.createServer((client) => {
+        client.on("error", () => {});
+        if (silent) return;
+        const upstream = net.connect(Number(target.port || 5432), target.hostname);
+        upstream.on("error", () => {});
+        client.pipe(upstream).pipe(client);
+        pairs.push([client, upstream]);
+      });
+      const port = await freePort();
+      await new Promise<void>((r) => proxy.listen(port, "127.0.0.1", r));
+      const url = new URL(databaseUrl());
+      url.hostname = "127.0.0.1";
+      url.port = String(port);
+      api = await startApi({
+        SERVER_ENVIRONMENT: "development", DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: "1", DATABASE_ACQUIRE_TIMEOUT_MS: "300",
+        DATABASE_IDLE_TIMEOUT_MS: "600000", LOG_LEVEL: "error",
+      });
+    });
+    afterAll(async () => {
+      await api?.stop();
+      proxy?.close();
+      for (const [c, u] of pairs) (c.destroy(), u.destroy());
+    });
+
+    it("still calls it unavailable: the cut connection no longer counts as open", async () => {
+      expect((await fetch(api.url + "/health/db")).status).toBe(200); // one pooled connection, idle
+      for (const [c, u] of pairs) (c.unpipe(), u.unpipe(), u.destroy(), c.end()); // FIN, no PostgreSQL goodbye
+      // Wait until the API's end of the connection has closed too.
+      for (let i = 0; i < 50 && pairs.some(([c]) => !c.closed); i++) await new Promise((r) => setTimeout(r, 20));
+      silent = true;
+      const answers = await Promise.all([1, 2, 3].map(async () => {
+        const res = await fetch(api.url + "/health/db");
+        return [res.status, (await res.json()).message];
+      }));
+      expect(answers).toEqual(Array(3).fill([503, "The database is unavailable"]));
+    });
+  });
+
   describe("when PostgreSQL stops answering but keeps the connection open", () => {
     let pg: EmbeddedPostgres;
     let api: ApiProcess;

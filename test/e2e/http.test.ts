@@ -146,6 +146,22 @@ describe("an answer given before the body was read", () => {
       socket.destroy();
     }
   });
+
+  it("does not wait for a body that does not come: the answer goes out anyway", async () => {
+    const url = new URL(apiUrl());
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = "";
+    socket.on("data", (c) => (received += c));
+    try {
+      // 5 of 1000 bytes, then nothing: the refusal (401, no session) must not wait for the rest.
+      socket.write(`POST /api/habits HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"nam`);
+      for (let i = 0; i < 100 && !received.includes("HTTP/1.1"); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
 
 describe("a client that goes away mid-body", () => {

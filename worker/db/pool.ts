@@ -193,9 +193,14 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
   } as ConstructorParameters<typeof Pool>[0]);
   // An idle connection that dies (database restart) must not crash the process; the pool drops it.
   pool.on("error", () => {});
-  let open = 0; // connections that did open (the pool also counts ones still trying)
-  pool.on("connect", () => open++);
-  pool.on("remove", () => open--);
+  // Connections that did open and have not ended (the pool also counts ones still trying). A
+  // connection the server closed may never reach the pool's "remove": its own "end" counts too.
+  const open = new Set<object>();
+  pool.on("connect", (client: PoolClient) => {
+    open.add(client);
+    client.once("end", () => open.delete(client));
+  });
+  pool.on("remove", (client: PoolClient) => open.delete(client));
 
   return {
     query: <T>(text: string, params?: readonly unknown[]) =>
@@ -203,7 +208,7 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
         try {
           return (await pool.query(statement(text, params))).rows as T[];
         } catch (err) {
-          throw poolFailure(err, open);
+          throw poolFailure(err, open.size);
         }
       }),
 
@@ -212,7 +217,7 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
       try {
         client = await pool.connect();
       } catch (err) {
-        throw mapDbError(poolFailure(err, open));
+        throw mapDbError(poolFailure(err, open.size));
       }
       const tx = transactionSql(client, observer);
       let broken: unknown = undefined;
