@@ -1,6 +1,6 @@
 import type { AppContext, Services } from "./context";
 import { isPreflight, preflight, applyCors } from "./http/cors";
-import { discardBody } from "./http/body";
+import { dropUnreadBody } from "./http/body";
 import { AppError } from "./http/errors";
 import { errorResponse, json } from "./http/response";
 import { requestIdFor } from "./http/request-id";
@@ -129,29 +129,9 @@ export const handle = createHandler((router) => {
   blobRoutes(router);
 });
 
-/** How much of a body nobody read (an answer given before reading it: 401, 403, 429, 404...) is dropped, and for how long at most. */
+/** A body nobody read (an answer given before reading it: 401, 403, 429, 404...) is dropped up to this, for at most this long. */
 const UNREAD_BODY_DRAIN_BYTES = 1024 * 1024;
 const UNREAD_BODY_DRAIN_MS = 1000;
-
-/**
- * workerd closes a keep-alive connection whose request body was left unread, without saying so
- * (no Connection: close), and the client's next request on it fails with a network error. So a
- * body the route did not read is read and dropped first, up to a size and a time: one declared
- * larger, one that is slow to come, or one the client holds back for a `100 Continue` is left
- * alone (the answer goes out and the connection closes, as it must).
- */
-async function dropUnreadBody(request: Request): Promise<void> {
-  if (request.body === null || request.bodyUsed || request.body.locked) return;
-  if (/100-continue/i.test(request.headers.get("Expect") ?? "")) return;
-  const declared = Number(request.headers.get("Content-Length") ?? NaN);
-  if (declared > UNREAD_BODY_DRAIN_BYTES) return;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  await Promise.race([
-    discardBody(request.body, UNREAD_BODY_DRAIN_BYTES),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, UNREAD_BODY_DRAIN_MS))),
-  ]);
-  clearTimeout(timer);
-}
 
 async function run(table: RouteTable, request: Request, services: Services): Promise<Response> {
   const started = Date.now();
@@ -169,7 +149,7 @@ async function run(table: RouteTable, request: Request, services: Services): Pro
   } catch (err) {
     response = errorResponse(toAppError(err, ctx), ctx.requestId);
   }
-  await dropUnreadBody(request);
+  await dropUnreadBody(request, UNREAD_BODY_DRAIN_BYTES, UNREAD_BODY_DRAIN_MS);
   // Responses from fetch() or the router may have immutable headers: copy before decorating.
   response = new Response(response.body, response);
   const h = response.headers;

@@ -35,17 +35,31 @@ export async function readStreamLimited(stream: ReadableStream<Uint8Array>, limi
   return all;
 }
 
-/** How much of a refused JSON body is read and dropped so that the client gets the answer. */
+/** How much of a refused JSON body is read and dropped so that the client gets the answer, and for how long. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
+const DRAIN_MS = 5000;
+
+/**
+ * Before answering a request whose body will not be read: workerd closes a connection whose body
+ * is left unread, without saying so, and the client sees a reset (or its next request on the
+ * keep-alive connection fails) instead of the answer. So the body is read and dropped first, up
+ * to `limit` bytes and `ms` milliseconds. One declared larger, or held back by a client waiting
+ * for `100 Continue`, is left alone: the answer goes out and the connection closes.
+ */
+export async function dropUnreadBody(request: Request, limit: number, ms: number): Promise<void> {
+  const body = request.body;
+  if (body === null || request.bodyUsed || body.locked) return;
+  if (/100-continue/i.test(request.headers.get("Expect") ?? "")) return;
+  if (Number(request.headers.get("Content-Length") ?? NaN) > limit) return;
+  await discardBody(body, limit, ms);
+}
 
 /** Reads the request body as text: 413 over `limit` bytes (declared or counted), 400 if not UTF-8. */
 export async function readLimitedText(request: Request, limit: number): Promise<string> {
   const tooLarge = () => new AppError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`);
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > limit) {
-    // Read and drop it first (up to a bound): workerd resets a connection whose body is left
-    // unread, and the client would see that instead of the 413.
-    await discardBody(request.body, DRAIN_LIMIT);
+    await dropUnreadBody(request, DRAIN_LIMIT, DRAIN_MS);
     throw tooLarge();
   }
   if (request.body === null) return "";
@@ -58,23 +72,31 @@ export async function readLimitedText(request: Request, limit: number): Promise<
 }
 
 /**
- * Reads and drops what is left of a body the handler refused, at most `limit` bytes, so that a
- * client still sending it reads our answer instead of failing on a closed connection (EPIPE).
- * Past the limit the rest is cancelled. A body already being read elsewhere is left alone.
+ * Reads and drops what is left of a body the handler refused, at most `limit` bytes (and `ms`
+ * milliseconds), so that a client still sending it reads our answer instead of failing on a closed
+ * connection (EPIPE). Past either bound the rest is cancelled. A body already being read elsewhere
+ * is left alone.
  */
-export async function discardBody(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
+export async function discardBody(body: ReadableStream<Uint8Array> | null, limit: number, ms = Infinity): Promise<void> {
   if (body === null || body.locked) return;
   const source = new StreamFiller(body);
   let buffer = new ArrayBuffer(64 * 1024); // reused: dropping a large body allocates nothing
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const outOfTime = new Promise<null>((resolve) => {
+    if (ms !== Infinity) timer = setTimeout(() => resolve(null), ms);
+  });
   try {
     for (let seen = 0; seen <= limit; ) {
-      const got = await source.fill(new Uint8Array(buffer));
+      const got = await Promise.race([source.fill(new Uint8Array(buffer)), outOfTime]);
+      if (got === null) break; // a body slow to come is not waited for
       if (got.done) return;
       buffer = got.buffer;
       seen += got.n;
     }
   } catch {
     // the client went away: nothing to wait for
+  } finally {
+    if (timer !== null) clearTimeout(timer);
   }
   await source.cancel();
 }
