@@ -111,6 +111,10 @@ describe("POST /api/blobs/upload and /blobs/upload", () => {
     const truncated = await uploadRaw(b, '--B\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nabc', "multipart/form-data; boundary=B");
     expect(truncated.status).toBe(400);
     expect((await truncated.json()).message).toMatch(/^Malformed multipart body/);
+    // The same inside the metadata part (read whole, not streamed), not a vaguer "could not be read".
+    const truncatedMeta = await uploadRaw(b, '--B\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"a":1', "multipart/form-data; boundary=B");
+    expect(truncatedMeta.status).toBe(400);
+    expect((await truncatedMeta.json()).message).toMatch(/^Malformed multipart body/);
     const badMeta = await uploadForm(b, [{ name: "file", value: "hi", filename: "a.txt", type: "text/plain" }, { name: "metadata", value: "[1,2" }]);
     expect(badMeta.status).toBe(422);
     expect((await badMeta.json()).details).toEqual([{ field: "metadata", message: "must be a JSON object" }]);

@@ -49,10 +49,16 @@ describe("habits", () => {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [u.id]);
       const sent = Promise.all(Array.from({ length: 20 }, (_, i) => u.send("/api/habits", { name: `burst ${i}` })));
+      // Backends waiting on the holder, directly (an insert's key check) or through one that does
+      // (the user's lock): the creates of this test, whatever other files are doing.
+      const holderPid = (await holder.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
       const waiting = async () =>
         (await sql<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-             AND (query LIKE 'INSERT INTO habits%' OR query LIKE '%pg_advisory_xact_lock%')`,
+          `WITH RECURSIVE chain(pid) AS (
+             SELECT pid FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))
+             UNION SELECT a.pid FROM pg_stat_activity a JOIN chain c ON c.pid = ANY (pg_blocking_pids(a.pid)))
+           SELECT count(*)::int AS n FROM chain`,
+          [holderPid],
         ))[0]!.n;
       for (let i = 0; i < 100 && (await waiting()) < 5; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await waiting()).toBeGreaterThanOrEqual(5);

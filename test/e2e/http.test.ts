@@ -1,7 +1,8 @@
 import net from "node:net";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApi, type ApiProcess } from "../support/api";
 import { newUser, sql } from "../support/economy";
-import { apiUrl, version } from "../support/env";
+import { apiEnv, apiUrl, version } from "../support/env";
 
 const get = (path: string, init?: RequestInit) => fetch(apiUrl() + path, init);
 
@@ -188,8 +189,13 @@ describe("an answer given before the body was read", () => {
 });
 
 describe("a client that goes away mid-body", () => {
-  // Each case cuts a request off on a route where no other test sends a cut-off body: counted as a
-  // difference in the metrics, since tests share the API.
+  // Counted in the metrics of an API process of its own: other files send 400s to the shared one.
+  let api: ApiProcess;
+  beforeAll(async () => {
+    api = await startApi(apiEnv());
+  });
+  afterAll(() => api?.stop());
+
   it.each([
     ["a JSON body", "/api/habits", "Content-Type: application/json\r\nContent-Length: 1000\r\n", '{"name": "cut off'],
     ["a chunked raw upload", "/api/blobs/upload", "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n", "400\r\nonly part of the chunk"],
@@ -201,14 +207,14 @@ describe("a client that goes away mid-body", () => {
     ],
   ])("is counted as the client's failure (400), not a server error (500): %s", async (_, route, headers, partial) => {
     const counts = async () => {
-      const text = await (await fetch(apiUrl() + "/metrics")).text();
+      const text = await (await fetch(api.url + "/metrics")).text();
       const count = (status: string) =>
         Number(new RegExp(`ignition_http_requests_total\\{[^}]*route="${route}"[^}]*method="POST"[^}]*status="${status}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
       return { client: count("400"), server: count("500") };
     };
     const u = await newUser();
     const before = await counts();
-    const url = new URL(apiUrl());
+    const url = new URL(api.url);
     const socket = net.connect(Number(url.port), url.hostname);
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.write(

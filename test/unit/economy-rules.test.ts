@@ -42,6 +42,7 @@ describe("level curve", () => {
         let passed = 0;
         for (let l = 1; l < state.level; l++) passed += xpForLevel(l);
         expect(passed + state.xp).toBe(total);
+        expect(state.xp).toBeLessThan(xpForLevel(state.level)); // not short of a level it has reached
         expect(state).toEqual((({ level, xp }) => ({ level, xp }))(addXp({ level: 1, xp: 0 }, total)));
       }),
     );

@@ -13,7 +13,8 @@ export async function readStreamLimited(stream: ReadableStream<Uint8Array>, limi
     let next: ReadableStreamReadResult<Uint8Array>;
     try {
       next = await reader.read();
-    } catch {
+    } catch (err) {
+      if (err instanceof AppError) throw err; // a multipart part's own verdict (malformed, too large)
       // The client went away (or broke the framing) mid-body: its failure, not ours.
       throw new AppError("bad_request", "The request body could not be read completely");
     }
