@@ -5,7 +5,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { EmbeddedPostgres, freePort, portAvailable } from "../../scripts/lib/postgres.mjs";
 import { withClient } from "../support/database";
 
@@ -57,6 +57,7 @@ describe("EmbeddedPostgres", () => {
       console.log(pg.child.pid);
       setInterval(() => {}, 1000);`;
     const tool = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    onTestFinished(() => void tool.kill("SIGKILL")); // also when an assertion fails first
     const pid = Number(await new Promise<string>((resolve, reject) => {
       let out = "";
       tool.stdout!.on("data", (c) => {

@@ -4,7 +4,7 @@ import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startApiProcess } from "../../scripts/lib/api-process.mjs";
 import { freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT, RUNTIME } from "../../scripts/lib/runtime.mjs";
@@ -167,6 +167,7 @@ describe("startApiProcess: readiness", () => {
       env: { ...process.env, API_ENV: JSON.stringify({ ...apiEnv(), LOG_LEVEL: "error" }) },
       stdio: ["ignore", "pipe", "inherit"],
     });
+    onTestFinished(() => void tool.kill("SIGKILL")); // also when an assertion fails first
     const line = await new Promise<string>((resolve, reject) => {
       let out = "";
       tool.stdout!.on("data", (c) => {

@@ -6,7 +6,7 @@ import type { Sql } from "./sql";
  * it orders everything after it, so those transactions cannot deadlock on the rows they then lock
  * in different orders. Two users whose ids hash alike merely take turns.
  */
-export async function lockUserScope(tx: Sql, scope: string, userId: string): Promise<void> {
+async function lockUserScope(tx: Sql, scope: string, userId: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [scope, userId]);
 }
 
