@@ -107,8 +107,7 @@ export type RequestHandler = (request: Request, services: Services) => Promise<R
 
 /** Builds the request pipeline around the routes that `register` mounts. */
 export function createHandler(register: (router: AppRouter) => void): RequestHandler {
-  const table = createRouteTable((request, ctx) => guardStateChange(request, ctx));
-  register(table.router);
+  const table = createRouteTable(register, (request, ctx) => guardStateChange(request, ctx));
   return (request, services) => run(table, request, services);
 }
 

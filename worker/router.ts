@@ -14,7 +14,6 @@ export interface AppRouter {
 type RouteEntry = [method: string, pattern: RegExp, handlers: unknown[], path: string];
 
 export interface RouteTable {
-  router: AppRouter;
   dispatch(request: Request, ctx: AppContext): Promise<Response | undefined>;
   /** Methods registered for a path, for 404/405 answers and their Allow header (no route matched). */
   allowedMethods(pathname: string): string[];
@@ -25,7 +24,8 @@ export interface RouteTable {
 /** Runs before the handler of a matched route only (a request no route takes never reaches it). */
 type BeforeHandler = (request: IRequest, ctx: AppContext) => Promise<void>;
 
-export function createRouteTable(before?: BeforeHandler): RouteTable {
+/** The routes `register` mounts, each run after `before`. */
+export function createRouteTable(register: (router: AppRouter) => void, before?: BeforeHandler): RouteTable {
   const itty = Router<IRequest, [AppContext]>();
   const routes = itty.routes as unknown as RouteEntry[];
   // itty runs a route's handlers in order until one returns something: `before` returns nothing.
@@ -37,36 +37,27 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
     patch: (path, handler) => (itty.patch(path, ...chain(handler)), router),
     delete: (path, handler) => (itty.delete(path, ...chain(handler)), router),
   };
+  register(router);
   // A path some route names literally belongs to the literal routes only: `/api/blobs/:id` must not
   // take `/api/blobs/usage`, or a wrong method there would reach the :id handler (404) instead of
-  // being a 405 with the literal path's Allow. Applied once, when every route is registered.
-  let sealed = false;
-  const seal = () => {
-    if (sealed) return;
-    sealed = true;
-    const literals = [...new Set(routes.map(([, , , path]) => path).filter((path) => !/[:*]/.test(path)))];
-    const segments = (path: string) => path.split("/");
-    for (const route of routes) {
-      if (!/[:*]/.test(route[3]) || route[3].includes("*")) continue;
-      // Only the literal paths this route could take: same length, equal wherever it is literal.
-      const own = segments(route[3]);
-      const taken = literals.filter((literal) => {
-        const other = segments(literal);
-        return other.length === own.length && own.every((seg, i) => seg.startsWith(":") || seg === other[i]);
-      });
-      if (taken.length === 0) continue;
-      const notLiteral = `(?!(?:${taken.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})\\/*$)`;
-      route[1] = new RegExp(`^${notLiteral}${route[1].source.replace(/^\^/, "")}`, route[1].flags);
-    }
-  };
+  // being a 405 with the literal path's Allow. Applied once, now that every route is registered.
+  const literals = [...new Set(routes.map(([, , , path]) => path).filter((path) => !path.includes(":")))];
+  const segments = (path: string) => path.split("/");
+  for (const route of routes) {
+    if (!route[3].includes(":")) continue;
+    // Only the literal paths this route could take: same length, equal wherever it is literal.
+    const own = segments(route[3]);
+    const taken = literals.filter((literal) => {
+      const other = segments(literal);
+      return other.length === own.length && own.every((seg, i) => seg.startsWith(":") || seg === other[i]);
+    });
+    if (taken.length === 0) continue;
+    const notLiteral = `(?!(?:${taken.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})\\/*$)`;
+    route[1] = new RegExp(`^${notLiteral}${route[1].source.replace(/^\^/, "")}`, route[1].flags);
+  }
   return {
-    router,
-    dispatch: (request, ctx) => {
-      seal();
-      return itty.fetch(request as IRequest, ctx) as Promise<Response | undefined>;
-    },
+    dispatch: (request, ctx) => itty.fetch(request as IRequest, ctx) as Promise<Response | undefined>,
     allowedMethods(pathname) {
-      seal();
       const methods = new Set<string>();
       for (const [method, pattern] of routes) if (pattern.test(pathname)) methods.add(method);
       if (methods.has("GET")) methods.add("HEAD");
@@ -74,9 +65,8 @@ export function createRouteTable(before?: BeforeHandler): RouteTable {
       return [...methods];
     },
     patternOf(method, pathname) {
-      seal();
       const wanted = method === "HEAD" ? "GET" : method;
-      for (const [m, pattern, , path] of routes) if ((m === wanted || m === "ALL") && pattern.test(pathname)) return path;
+      for (const [m, pattern, , path] of routes) if (m === wanted && pattern.test(pathname)) return path;
       return null;
     },
   };

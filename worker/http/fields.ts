@@ -3,12 +3,12 @@
 import { z } from "zod";
 
 /** PostgreSQL TEXT cannot hold NUL characters. */
-export const noNul = (s: string) => !s.includes("\u0000");
-export const NUL_MESSAGE = "Must not contain NUL characters";
+const noNul = (s: string) => !s.includes("\u0000");
+const NUL_MESSAGE = "Must not contain NUL characters";
 
 /** JSON may carry half of a UTF-16 surrogate pair, which no UTF-8 text can store (it became U+FFFD). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-export const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
 const SURROGATE_MESSAGE = "Must be valid Unicode text (no unpaired surrogates)";
 
 /** Whether PostgreSQL can store the string (as text or inside jsonb): no NUL, no unpaired surrogate. */

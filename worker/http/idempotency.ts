@@ -120,7 +120,7 @@ function replay(row: StoredKey): Response {
 }
 
 /** What is wrong with the request's Idempotency-Key header, if it has a malformed one. */
-export function idempotencyKeyProblem(request: Request): FieldError | null {
+function idempotencyKeyProblem(request: Request): FieldError | null {
   const key = request.headers.get(IDEMPOTENCY_HEADER);
   return key === null || KEY.test(key) ? null : { field: IDEMPOTENCY_HEADER, message: "Must be 1 to 255 visible ASCII characters" };
 }

@@ -17,14 +17,13 @@ export interface NewBlob {
   filename: string;
   mimeType: string;
   category: BlobCategory;
-  metadata: unknown;
 }
 
 export async function insertPendingBlob(sql: Sql, b: NewBlob): Promise<BlobRow> {
   const rows = await sql.query<BlobRow>(
-    `INSERT INTO blobs (id, user_id, key, filename, mime_type, category, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-    [b.id, b.userId, b.key, b.filename, b.mimeType, b.category, b.metadata === undefined ? null : JSON.stringify(b.metadata)],
+    `INSERT INTO blobs (id, user_id, key, filename, mime_type, category)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    [b.id, b.userId, b.key, b.filename, b.mimeType, b.category],
   );
   return rows[0]!;
 }

@@ -46,7 +46,7 @@ export function uploadTooLarge(size: number | null, mime: string): AppError {
  */
 const MAX_PENDING_UPLOADS = 20;
 
-function newBlob(user: AuthUser, mime: string, filename: string | null, metadata?: unknown): NewBlob {
+function newBlob(user: AuthUser, mime: string, filename: string | null): NewBlob {
   requireAllowedMime(mime);
   const id = crypto.randomUUID();
   return {
@@ -56,13 +56,7 @@ function newBlob(user: AuthUser, mime: string, filename: string | null, metadata
     filename: sanitizeFilename(filename) ?? `file.${extensionOf(mime)}`,
     mimeType: mime,
     category: categoryOf(mime),
-    metadata,
   };
-}
-
-/** Creates the pending row (and so the key) for an upload the caller is about to write. */
-async function createPendingBlob(ctx: AppContext, user: AuthUser, mime: string, filename: string | null, metadata?: unknown): Promise<BlobRow> {
-  return insertPendingBlob(ctx.db(), newBlob(user, mime, filename, metadata));
 }
 
 /** The pending row for upload-url: 409 when the user already has MAX_PENDING_UPLOADS in progress. */
@@ -120,13 +114,14 @@ export async function removeBlob(ctx: AppContext, user: AuthUser, id: string): P
 export async function storeUpload(
   ctx: AppContext,
   user: AuthUser,
-  file: { mime: string; filename: string | null; length: number | null; metadata?: unknown },
+  file: { mime: string; filename: string | null; length: number | null },
   body: ReadableStream<Uint8Array>,
 ): Promise<BlobRow> {
-  requireAllowedMime(file.mime);
+  const blob = newBlob(user, file.mime, file.filename); // the allow-list first
   const max = maxBytesFor(file.mime);
   if (file.length !== null && !withinLimit(file.mime, file.length)) throw uploadTooLarge(file.length, file.mime);
-  const row = await createPendingBlob(ctx, user, file.mime, file.filename, file.metadata);
+  // The pending row (and so the key) first: an object is never written without one.
+  const row = await insertPendingBlob(ctx.db(), blob);
   try {
     const stored = await ctx.storage().put(row.key, body, { contentType: file.mime, length: file.length, maxBytes: max });
     return { ...row, size_bytes: stored.size, etag: stored.etag };

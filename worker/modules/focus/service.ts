@@ -1,6 +1,5 @@
 // Focus session lifecycle (spec §3.1): start, pause/resume, complete (rewarded), abandon.
 // Functions run inside the caller's transaction.
-import { sqlState } from "../../db/errors";
 import type { Sql } from "../../db/sql";
 import { withUserLock } from "../../db/user-lock";
 import { AppError } from "../../http/errors";
@@ -21,14 +20,9 @@ const focusLocked = <T>(tx: Sql, userId: string, first: () => Promise<T>): Promi
 
 /** Abandons whatever was live and starts a new session (one live session per user). */
 export async function startSession(tx: Sql, userId: string, input: StartFocus) {
+  // Under the focus lock no other start runs meanwhile, so the one-live-session index holds.
   await focusLocked(tx, userId, () => abandonLiveSessions(tx, userId));
-  try {
-    return focusSessionOf(await insertSession(tx, userId, input));
-  } catch (err) {
-    // The partial unique index: another start for this user committed in between.
-    if (sqlState(err) === "23505") throw new AppError("conflict", "Another focus session was started at the same time");
-    throw err;
-  }
+  return focusSessionOf(await insertSession(tx, userId, input));
 }
 
 export async function pauseLatest(tx: Sql, userId: string): Promise<PauseState> {

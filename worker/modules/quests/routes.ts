@@ -30,7 +30,7 @@ export function questRoutes(router: AppRouter): void {
     .post("/api/quests", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createQuestBody);
-      return json({ data: await createQuest(ctx.db(), user.id, input) });
+      return json({ data: await ctx.db().transaction((tx) => createQuest(tx, user.id, input)) });
     })
     .get("/api/quests/:id", async (req, ctx) => {
       const user = await requireUser(ctx, req);

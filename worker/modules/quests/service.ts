@@ -1,5 +1,5 @@
 // Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
-import type { Db, Sql } from "../../db/sql";
+import type { Sql } from "../../db/sql";
 import { withUserLock } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
@@ -8,11 +8,11 @@ import { insertQuest, lockQuest, markAbandoned, markAccepted, markCompleted, typ
 import { canAbandon, canAccept, canComplete, defaultRewards, MAX_OPEN_QUESTS, questStreak } from "./rules";
 import type { CreateQuest } from "./schema";
 
-export async function createQuest(db: Db, userId: string, input: CreateQuest) {
+/** A new quest with the difficulty's default rewards, under the user's lock so that parallel creates cannot pass the cap together. */
+export async function createQuest(tx: Sql, userId: string, input: CreateQuest) {
   const defaults = defaultRewards(input.difficulty);
   const rewards = { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins };
-  // Under the user's lock, so that parallel creates cannot pass the cap together.
-  const quest = await db.transaction((tx) => withUserLock(tx, "quests.create", userId, () => insertQuest(tx, userId, input, rewards, MAX_OPEN_QUESTS)));
+  const quest = await withUserLock(tx, "quests.create", userId, () => insertQuest(tx, userId, input, rewards, MAX_OPEN_QUESTS));
   if (!quest) throw overCap(MAX_OPEN_QUESTS, "open quests");
   return quest;
 }
