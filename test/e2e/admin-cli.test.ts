@@ -1,21 +1,11 @@
 // scripts/admin.mjs: arguments are checked before connecting, --expires must be a real future
 // date, a grant that changes nothing writes nothing, and an unmigrated database is named as such.
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { createScratchDatabase, dropDatabase } from "../support/database";
-import { newUser, sql, type User } from "../support/economy";
+import { adminCli, newUser, sql, type User } from "../support/economy";
 import { adminDatabaseUrl, databaseUrl } from "../support/env";
 
-function admin(args: string[], url = databaseUrl()) {
-  const res = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), ...args], {
-    env: { ...process.env, DATABASE_URL: url },
-    encoding: "utf8",
-    timeout: 15_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+const admin = adminCli;
 
 describe("admin CLI: the command line is checked before connecting", () => {
   // Nothing listens there: any attempt to connect would fail with "cannot connect".

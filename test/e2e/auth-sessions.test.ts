@@ -1,12 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
 import { Browser, person } from "../support/browser";
 import { withClient } from "../support/database";
+import { adminCli } from "../support/economy";
 import { apiEnv, apiUrl, databaseUrl } from "../support/env";
 
 async function signedIn(url = apiUrl(), who = person()) {
@@ -136,8 +134,7 @@ describe("sessions", () => {
   it("a role change (admin CLI) gives the user a new session id on the next request, and opens /admin", async () => {
     const { b, who } = await signedIn();
     expect(await status(b, "/admin")).toBe(403);
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), ...args], { env: { ...process.env, DATABASE_URL: databaseUrl() }, encoding: "utf8" });
+    const cli = (...args: string[]) => adminCli(args);
     const granted = cli("grant-role", who.email!, "admin");
     expect(granted.stderr).toBe("");
     expect(granted.stdout).toContain(`granted admin to ${who.email}`);
@@ -173,9 +170,7 @@ describe("sessions", () => {
 
   it("parallel requests after a role change rotate the session once", async () => {
     const { b, who } = await signedIn();
-    const cli = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", who.email!, "moderator"], {
-      env: { ...process.env, DATABASE_URL: databaseUrl() }, encoding: "utf8",
-    });
+    const cli = adminCli(["grant-role", who.email!, "moderator"]);
     expect(cli.stderr).toBe("");
     const replies = await Promise.all(Array.from({ length: 8 }, () => b.fetch("/auth/session")));
     for (const r of replies) expect(r.status).toBe(200);

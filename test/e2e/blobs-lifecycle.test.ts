@@ -1,7 +1,6 @@
 // What happens around the endpoints: stale pending uploads expire, a deleted user's objects are
 // deleted by the storage sweep (admin endpoint or opportunistic), and the server without storage
 // (503 storage_unavailable, readiness "disabled") or with storage it cannot reach (readiness fails).
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
@@ -10,6 +9,7 @@ import { startApi, type ApiProcess } from "../support/api";
 import { bytes, objectInStore, s3Client, signedIn, uploadRaw } from "../support/blobs";
 import type { Browser } from "../support/browser";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
+import { adminCli } from "../support/economy";
 import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
 
 const me = async (b: Browser) => (await (await b.fetch("/auth/session")).json()).user as { id: string; email: string };
@@ -17,10 +17,7 @@ const me = async (b: Browser) => (await (await b.fetch("/auth/session")).json())
 /** Grants the admin role with the admin CLI (the session gets a new id on its next request). */
 async function admin(url?: string, dbUrl = databaseUrl()): Promise<Browser> {
   const b = await signedIn(url);
-  const res = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", (await me(b)).email, "admin"], {
-    env: { ...process.env, DATABASE_URL: dbUrl },
-    encoding: "utf8",
-  });
+  const res = adminCli(["grant-role", (await me(b)).email, "admin"], dbUrl);
   expect(res.stderr).toBe("");
   expect(res.status).toBe(0);
   expect((await (await b.fetch("/auth/session")).json()).user.role).toBe("admin");

@@ -56,12 +56,19 @@ export async function newUser(): Promise<User> {
   return u;
 }
 
+/** Runs the admin CLI (scripts/admin.mjs) against a database (the shared one by default). */
+export function adminCli(args: string[], url = databaseUrl()): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), ...args], {
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: "utf8",
+    timeout: 15_000,
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
 /** Grants the admin role with the admin CLI; the user's next request picks it up. */
 export function grantAdmin(u: User): void {
-  const run = spawnSync(process.execPath, [join(ROOT, "scripts", "admin.mjs"), "grant-role", u.email, "admin"], {
-    env: { ...process.env, DATABASE_URL: databaseUrl() },
-    encoding: "utf8",
-  });
+  const run = adminCli(["grant-role", u.email, "admin"]);
   if (run.status !== 0) throw new Error(`admin CLI failed: ${run.stderr}`);
 }
 
