@@ -198,6 +198,7 @@ describe("database connections", () => {
       for (const [c, u] of pairs) (c.unpipe(), u.unpipe(), u.destroy(), c.end()); // FIN, no PostgreSQL goodbye
       // Wait until the API's end of the connection has closed too.
       for (let i = 0; i < 50 && pairs.some(([c]) => !c.closed); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pairs.every(([c]) => c.closed)).toBe(true);
       silent = true;
       const answers = await Promise.all([1, 2, 3].map(async () => {
         const res = await fetch(api.url + "/health/db");

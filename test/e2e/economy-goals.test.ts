@@ -161,8 +161,8 @@ describe("goals", () => {
       "SELECT coins FROM points_ledger WHERE user_id = $1 AND idempotency_key = 'achievement_streak_7_' || $1",
       [u.id],
     );
-    expect(reward).toBeDefined();
-    expect((await wallet(u)).coins).toBe(coins + reward!.coins);
+    expect(reward).toEqual({ coins: 50 }); // Week Warrior's reward (migration 0002)
+    expect((await wallet(u)).coins).toBe(coins + 50);
     expect(await u.ok("GET", "/api/gamification/summary")).toMatchObject({ current_streak: 7 });
     await expectLedgerInvariant(u);
   });
