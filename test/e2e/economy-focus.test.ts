@@ -136,6 +136,31 @@ describe("focus sessions", () => {
     await expectLedgerInvariant(u);
   });
 
+  it("a write that fails after the checks (it goes out with COMMIT) undoes the whole completion", async () => {
+    const s = await u.ok("POST", "/api/focus");
+    // A wallet one coin short of overflowing: the reward's credit fails in PostgreSQL (bigint out
+    // of range), after every check of the completion passed. Nothing of it may stay.
+    const MAX = "9223372036854775807";
+    await sql("INSERT INTO user_wallet (user_id, coins, total_earned) VALUES ($1, $2, $2)", [u.id, MAX]);
+    const failed = await u.send(`/api/focus/${s.id}/complete`);
+    expect(failed.status).toBe(422); // a value PostgreSQL refused
+    expect((await u.ok("GET", "/api/focus/active")).session).toMatchObject({ id: s.id, status: "active" });
+    const left = await sql<{ ledger: number; streaks: number; xp: string | null }>(
+      `SELECT (SELECT count(*)::int FROM points_ledger WHERE user_id = $1) AS ledger,
+              (SELECT count(*)::int FROM user_streaks WHERE user_id = $1) AS streaks,
+              (SELECT total_xp::text FROM user_progress WHERE user_id = $1) AS xp`,
+      [u.id],
+    );
+    expect(left).toEqual([{ ledger: 0, streaks: 0, xp: null }]); // not even the progress row the award created
+
+    await sql("UPDATE user_wallet SET coins = 0, total_earned = 0 WHERE user_id = $1", [u.id]);
+    const done = await u.ok("POST", `/api/focus/${s.id}/complete`);
+    expect(done.session.status).toBe("completed");
+    const paid = await sql<{ event_type: string }>("SELECT event_type FROM points_ledger WHERE user_id = $1 ORDER BY event_type DESC", [u.id]);
+    expect(paid.map((r) => r.event_type)).toEqual(["focus_complete", "achievement_unlocked"]); // First Focus
+    await expectLedgerInvariant(u);
+  });
+
   it("resume, pause, start, complete and abandon at the same moment: no deadlock, and the pause state always names the paused session", async () => {
     // 10 rounds of 7 state changes stay under the default limit of 100 a minute.
     for (let round = 0; round < 10; round++) {

@@ -1,7 +1,7 @@
 import { Client, Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import type { DatabaseConfig } from "../config";
 import { mapDbError, poolFailure, sqlState } from "./errors";
-import type { Db, PoolStats, Sql } from "./sql";
+import type { Db, PoolStats, Tx } from "./sql";
 import { TcpWebSocket } from "./tcp-websocket";
 
 export interface DbObserver {
@@ -79,14 +79,20 @@ type PgQueryClass = new (config: {
   text: string;
   name?: string;
   values?: unknown[];
-  callback: (err: Error | null, result: { rows: unknown[] }) => void;
+  callback: (err: Error | null, result: PgResult) => void;
 }) => PgQuery;
 /** pg's Query class (node-postgres exposes it as Client.Query; the neon driver's Client inherits it). */
 const PgQueryImpl = (Client as unknown as { Query: PgQueryClass }).Query;
 
+/** A statement's answer: its rows and its command tag (COMMIT answers ROLLBACK in a failed transaction). */
+interface PgResult {
+  rows: unknown[];
+  command: string;
+}
+
 interface Queued {
   config: Statement;
-  resolve(rows: unknown[]): void;
+  resolve(result: PgResult): void;
   reject(err: unknown): void;
 }
 
@@ -96,7 +102,7 @@ class Pipeline {
 
   constructor(private readonly client: PoolClient) {}
 
-  run(config: Statement): Promise<unknown[]> {
+  run(config: Statement): Promise<PgResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ config, resolve, reject });
       if (this.queue.length === 1) queueMicrotask(() => this.flush());
@@ -119,7 +125,7 @@ class Pipeline {
       return new PgQueryImpl({
         ...config,
         name,
-        callback: (err, result) => (err ? reject(err) : resolve(result.rows)),
+        callback: (err, result) => (err ? reject(err) : resolve(result)),
       });
     });
     if (queries.length > 1) {
@@ -142,11 +148,12 @@ class Pipeline {
 
 /**
  * A transaction's statements on one connection. BEGIN is not a round trip of its own: it is
- * written together with the transaction's first statement(s).
+ * written together with the transaction's first statement(s); COMMIT may be too (Tx.commit).
  */
-function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { commit(): Promise<void>; failure: unknown; readonly begun: boolean } {
+function transactionSql(client: PoolClient, observer?: DbObserver): Tx & { failure: unknown; readonly begun: boolean; readonly committing: Promise<void> | null } {
   const pipeline = new Pipeline(client);
   let begun = false;
+  let committing: Promise<void> | null = null;
   const run = async (config: Statement) => {
     try {
       return await pipeline.run(config);
@@ -163,17 +170,29 @@ function transactionSql(client: PoolClient, observer?: DbObserver): Sql & { comm
     get begun() {
       return begun;
     },
-    async commit() {
-      if (begun) await timed(observer, () => run(statement("COMMIT")));
+    /** The COMMIT once it was sent; the transaction has ended (committed or not) when it settles. */
+    get committing() {
+      return committing;
+    },
+    commit(): Promise<void> {
+      committing ??= begun
+        ? timed(observer, async () => {
+            // In a transaction a statement failed in, PostgreSQL answers COMMIT with ROLLBACK.
+            const { command } = await run(statement("COMMIT"));
+            if (command !== "COMMIT") throw new Error("the transaction was rolled back: one of its statements failed");
+          })
+        : Promise.resolve();
+      return committing;
     },
     query: <T>(text: string, params?: readonly unknown[]) =>
       timed(observer, async () => {
+        if (committing) throw new Error("a statement was issued after its transaction's COMMIT");
         if (!begun) {
           begun = true;
           // Its outcome is the first statement's: if BEGIN fails, so does the connection.
           run(statement("BEGIN")).catch(() => {});
         }
-        return (await run(statement(text, params))) as T[];
+        return (await run(statement(text, params))).rows as T[];
       }),
   };
   return tx;
@@ -212,7 +231,7 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
         }
       }),
 
-    async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       let client: PoolClient;
       try {
         client = await pool.connect();
@@ -226,9 +245,11 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
         await tx.commit();
         return result;
       } catch (err) {
-        // A connection in an unknown state is destroyed, not rolled back and reused.
+        // A connection in an unknown state is destroyed, not rolled back and reused. A COMMIT
+        // already sent ends the transaction whatever happened: wait for it, then the connection is idle.
+        if (tx.committing) await tx.committing.catch(() => {});
         if (tx.failure !== undefined) broken = tx.failure;
-        else if (tx.begun) {
+        else if (tx.begun && !tx.committing) {
           try {
             await client.query("ROLLBACK");
           } catch (rollbackErr) {

@@ -1,6 +1,6 @@
 // Focus session lifecycle (spec §3.1): start, pause/resume, complete (rewarded), abandon.
 // Functions run inside the caller's transaction.
-import type { Sql } from "../../db/sql";
+import type { Sql, Tx } from "../../db/sql";
 import { withUserLock } from "../../db/user-lock";
 import { AppError } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
@@ -49,14 +49,16 @@ function live(session: FocusRow | null, verb: string): FocusRow {
 }
 
 /** Completes a live session and credits its reward (key focus_complete_{id}). */
-export async function completeSession(tx: Sql, userId: string, id: string) {
+export async function completeSession(tx: Tx, userId: string, id: string) {
   const key = `focus_complete_${id}`;
   // Two round trips in all: the focus lock, the session's lock and the award's (in that order),
-  // then the session's update with the award's writes.
+  // then the session's update with the award's writes and COMMIT.
   const { session: locked, state } = await focusLocked(tx, userId, () => lockSessionForAward(tx, userId, id, key));
   const session = live(locked, "completed");
   const mode = session.mode as FocusMode;
   const reward = focusReward(mode, session.duration_seconds);
+  // The session's update, the award's writes and COMMIT go out together (the award sends COMMIT
+  // after its own checks): a failure of any of them is an SQL error that undoes them all.
   const [done, award] = await Promise.all([
     finishSession(tx, userId, id, { status: "completed", ...reward }),
     awardPoints(tx, userId, {
@@ -67,7 +69,7 @@ export async function completeSession(tx: Sql, userId: string, id: string) {
       reason: `Completed a ${mode.replace("_", " ")} session`,
       key,
       streaks: mode === "focus" ? ["focus"] : [],
-    }, state),
+    }, state, tx),
   ]);
   return {
     session: focusSessionOf(done),

@@ -84,42 +84,35 @@ export async function updateStreaks(sql: Sql, userId: string, streaks: Array<{ t
 }
 
 /**
- * One statement: the ledger row and — only if it was written (its key is new) — the new level
- * state, the coin credit and the changed streaks. Returns whether the ledger row was written.
+ * One statement: the ledger row, the new level state, the coin credit and the changed streaks.
+ * A key that has already paid is a unique violation (23505), an SQL error, so the statement —
+ * and the transaction, even one whose COMMIT went out with it — changes nothing.
  */
 export async function credit(
   sql: Sql,
   entry: LedgerEntry,
   level: { level: number; xp: number; toNext: number },
   streaks: Array<{ type: StreakType } & Streak>,
-): Promise<boolean> {
-  const rows = await sql.query<{ credited: boolean }>(
+): Promise<void> {
+  await sql.query(
     `WITH ledger AS (
        INSERT INTO points_ledger (user_id, event_type, event_id, xp, coins, skill_stars, skill_key, reason, idempotency_key)
        VALUES ($1, $2, $3, $4::int, $5::int, $6::int, $7, $8, $9)
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING id
      ), progress AS (
        UPDATE user_progress SET total_xp = $10, current_level = $11, xp_to_next_level = $12,
          total_skill_stars = total_skill_stars + $6::int
-       WHERE user_id = $1 AND ($4::int > 0 OR $6::int > 0) AND EXISTS (SELECT 1 FROM ledger)
-       RETURNING 1
+       WHERE user_id = $1 AND ($4::int > 0 OR $6::int > 0)
      ), wallet AS (
        INSERT INTO user_wallet AS w (user_id, coins, total_earned)
-       SELECT $1, $5::int, $5::int WHERE $5::int > 0 AND EXISTS (SELECT 1 FROM ledger)
+       SELECT $1, $5::int, $5::int WHERE $5::int > 0
        ON CONFLICT (user_id) DO UPDATE SET coins = w.coins + EXCLUDED.coins, total_earned = w.total_earned + EXCLUDED.total_earned
-       RETURNING 1
-     ), streaks AS (
-       ${saveStreaks("$1", "$13", "EXISTS (SELECT 1 FROM ledger)")}
-       RETURNING 1
      )
-     SELECT EXISTS (SELECT 1 FROM ledger) AS credited`,
+     ${saveStreaks("$1", "$13", "true")}`,
     [
       entry.userId, entry.eventType, entry.eventId, entry.xp, entry.coins, entry.skillStars, entry.skillKey, entry.reason, entry.key,
       level.xp, level.level, level.toNext, JSON.stringify(streaks),
     ],
   );
-  return rows[0]!.credited;
 }
 
 /** Records an unlock (a second one for the same achievement changes nothing). */

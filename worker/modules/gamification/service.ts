@@ -1,7 +1,7 @@
 // The gamification engine (spec §3.0): the only code that credits or debits XP, coins and skill
 // stars. Each call runs inside the caller's transaction and writes the ledger row that explains
 // the change in the same statement as the change; an idempotency key never pays twice.
-import type { Sql } from "../../db/sql";
+import type { Sql, Tx } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { achievementProgress, isEarned } from "./achievements";
 import { addXp, skillLevel } from "./level";
@@ -62,9 +62,11 @@ interface Running {
  * `state` is what lockAwardState read for this award's key (pass it when the caller fetched it
  * together with its own first statement). Everything the award writes is decided from that state
  * — read under the user's award lock, so nothing else changes it meanwhile — and the statements
- * are issued together: one round trip, however many achievements the award unlocks.
+ * are issued together: one round trip, however many achievements the award unlocks. With `last`
+ * (the transaction, when the award is its last change) its COMMIT goes out with them, once the
+ * award has passed every check of its own.
  */
-export async function awardPoints(tx: Sql, userId: string, award: Award, state?: AwardState): Promise<AwardResult> {
+export async function awardPoints(tx: Sql, userId: string, award: Award, state?: AwardState, last?: Tx): Promise<AwardResult> {
   const xp = wholeNonNegative(award.xp ?? 0, "xp");
   const coins = wholeNonNegative(award.coins ?? 0, "coins");
   const stars = wholeNonNegative(award.skillStars ?? 0, "skill stars");
@@ -79,10 +81,12 @@ export async function awardPoints(tx: Sql, userId: string, award: Award, state?:
     // counts), and a streak that grows can unlock an achievement (whose reward is paid).
     const result: AwardResult = { alreadyAwarded: true, xp: 0, coins: 0, leveledUp: false, newLevel: s.level, level: s.level, unlocked: [] };
     const step = advanceStreak(running.streaks.daily_activity ?? null, running.today);
-    if (!step.isNewDay) return result;
-    running.streaks.daily_activity = step.streak;
-    writes.push(updateStreaks(tx, userId, [{ type: "daily_activity", ...step.streak }]));
-    unlockEarned(tx, userId, running, result, writes);
+    if (step.isNewDay) {
+      running.streaks.daily_activity = step.streak;
+      writes.push(updateStreaks(tx, userId, [{ type: "daily_activity", ...step.streak }]));
+      unlockEarned(tx, userId, running, result, writes);
+    }
+    if (last) writes.push(last.commit());
     await Promise.all(writes);
     return result;
   }
@@ -92,6 +96,10 @@ export async function awardPoints(tx: Sql, userId: string, award: Award, state?:
   const result = pay(tx, userId, { ...award, xp, coins, skillStars: stars }, running, writes);
   if (skill) {
     writes.push(addSkillStars(tx, userId, award.skillKey!, stars, (total) => skillLevel(total, skill.stars_per_level, skill.max_level)));
+  } else if (last) {
+    // (Skill stars take a second statement after the first's answer: their transaction commits
+    // when its function returns, as usual.)
+    writes.push(last.commit());
   }
   await Promise.all(writes);
   return result;
@@ -114,13 +122,8 @@ function pay(tx: Sql, userId: string, award: Award & { xp: number; coins: number
     userId, eventType: award.eventType, eventId: award.eventId ?? null, xp: award.xp, coins: award.coins, skillStars: award.skillStars,
     skillKey: award.skillStars > 0 ? award.skillKey! : null, reason: award.reason ?? null, key: award.key,
   };
-  writes.push(
-    credit(tx, entry, level, changed).then((credited) => {
-      // The key was checked under the award lock; a key that paid meanwhile means that check was
-      // wrong, and nothing of this award may commit.
-      if (!credited) throw new Error(`award ${award.key} was paid by another transaction`);
-    }),
-  );
+  // The key was checked under the award lock; should it have paid meanwhile, credit() fails.
+  writes.push(credit(tx, entry, level, changed));
   running.level = level.level;
   running.xp = level.xp;
   running.added.set(award.eventType, (running.added.get(award.eventType) ?? 0) + 1);

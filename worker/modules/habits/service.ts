@@ -1,5 +1,5 @@
 // Habit completion (spec §3.3): once per local day, streak, milestone bonus XP.
-import type { Sql } from "../../db/sql";
+import type { Tx } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import { advanceStreak } from "../gamification/streak";
@@ -9,7 +9,7 @@ import { habitReward } from "./rules";
 import { habitOf } from "./schema";
 
 /** Completes a habit for the user's today; a second completion the same day changes nothing. */
-export async function completeHabit(tx: Sql, userId: string, id: string, notes: string | null) {
+export async function completeHabit(tx: Tx, userId: string, id: string, notes: string | null) {
   const locked = await lockHabit(tx, userId, id);
   if (!locked) throw new AppError("not_found", "Habit not found");
   const { habit } = locked;
@@ -28,6 +28,6 @@ export async function completeHabit(tx: Sql, userId: string, id: string, notes: 
     key: `habit_complete_${id}_${today}`,
     streaks: ["habit"],
     today,
-  });
+  }, undefined, tx); // its writes take COMMIT with them
   return { habit: habitOf(updated, today), new_streak: step.streak.current, xp_awarded: reward.xp, streak_bonus: reward.streakBonus };
 }

@@ -1,6 +1,6 @@
 import { requireUser } from "../../auth/authenticate";
 import type { AppContext } from "../../context";
-import type { Sql } from "../../db/sql";
+import type { Tx } from "../../db/sql";
 import { AppError } from "../../http/errors";
 import { idParam, parseQuery } from "../../http/params";
 import { json } from "../../http/response";
@@ -11,7 +11,7 @@ import { createQuestBody, listQuestsQuery } from "./schema";
 import { abandonQuest, acceptQuest, completeQuest, createQuest } from "./service";
 
 /** POST /api/quests/{id}/<action>: one transaction around the action for the caller's quest. */
-function action(run: (tx: Sql, userId: string, id: string) => Promise<unknown>): Handler {
+function action(run: (tx: Tx, userId: string, id: string) => Promise<unknown>): Handler {
   return async (req, ctx: AppContext) => {
     const user = await requireUser(ctx, req);
     const id = idParam(req.params.id, "Quest not found");

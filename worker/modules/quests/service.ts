@@ -1,5 +1,5 @@
 // Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
-import type { Sql } from "../../db/sql";
+import type { Sql, Tx } from "../../db/sql";
 import { withUserLock } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
@@ -35,11 +35,12 @@ export async function abandonQuest(tx: Sql, userId: string, id: string) {
 }
 
 /** Completes the quest and credits its XP and coins (key quest_complete_{id}_{local date}). */
-export async function completeQuest(tx: Sql, userId: string, id: string) {
+export async function completeQuest(tx: Tx, userId: string, id: string) {
   const { quest, last_completed_date, timezone } = await lockOwn(tx, userId, id, canComplete, "completed");
   const today = localDate(timezone);
   const streak = questStreak({ ...quest, last_completed_date }, today);
-  // The two go out together: the award needs nothing the update returns.
+  // The two go out together: the award needs nothing the update returns. The award's writes take
+  // COMMIT with them.
   const [done, award] = await Promise.all([markCompleted(tx, userId, id, today, streak), awardPoints(tx, userId, {
     eventType: "quest_complete",
     eventId: id,
@@ -48,7 +49,7 @@ export async function completeQuest(tx: Sql, userId: string, id: string) {
     reason: `Completed quest: ${quest.title}`,
     key: `quest_complete_${id}_${today}`,
     today,
-  })]);
+  }, undefined, tx)]);
   return {
     quest: done,
     xp_awarded: award.xp,
