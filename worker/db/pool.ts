@@ -1,5 +1,6 @@
 import { Client, Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import type { DatabaseConfig } from "../config";
+import { AppError } from "../http/errors";
 import { mapDbError, poolFailure, sqlState } from "./errors";
 import type { Db, PoolStats, Tx } from "./sql";
 import { TcpWebSocket } from "./tcp-websocket";
@@ -150,7 +151,10 @@ class Pipeline {
  * A transaction's statements on one connection. BEGIN is not a round trip of its own: it is
  * written together with the transaction's first statement(s); COMMIT may be too (Tx.commit).
  */
-function transactionSql(client: PoolClient, observer?: DbObserver): Tx & { failure: unknown; readonly begun: boolean; readonly committing: Promise<void> | null } {
+function transactionSql(
+  client: PoolClient,
+  observer?: DbObserver,
+): Tx & { failure: unknown; statementError: unknown; readonly begun: boolean; readonly committing: Promise<void> | null } {
   const pipeline = new Pipeline(client);
   let begun = false;
   let committing: Promise<void> | null = null;
@@ -161,11 +165,14 @@ function transactionSql(client: PoolClient, observer?: DbObserver): Tx & { failu
       // No SQLSTATE: the connection failed or a client-side timeout fired. Statements written
       // after this one may still be answered later, so the connection's state is unknown.
       if (sqlState(err) === null && tx.failure === undefined) tx.failure = err;
+      else tx.statementError ??= err;
       throw err;
     }
   };
   const tx = {
     failure: undefined as unknown,
+    /** The first statement error PostgreSQL answered: the reason a COMMIT became a rollback. */
+    statementError: undefined as unknown,
     /** Whether BEGIN went out (with the first statement): before that there is nothing to roll back. */
     get begun() {
       return begun;
@@ -177,16 +184,17 @@ function transactionSql(client: PoolClient, observer?: DbObserver): Tx & { failu
     commit(): Promise<void> {
       committing ??= begun
         ? timed(observer, async () => {
-            // In a transaction a statement failed in, PostgreSQL answers COMMIT with ROLLBACK.
+            // In a transaction a statement failed in, PostgreSQL answers COMMIT with ROLLBACK; the
+            // answer is that statement's error (whichever of the two the caller sees first).
             const { command } = await run(statement("COMMIT"));
-            if (command !== "COMMIT") throw new Error("the transaction was rolled back: one of its statements failed");
+            if (command !== "COMMIT") throw tx.statementError ?? new AppError("internal_error", "The transaction was rolled back");
           })
         : Promise.resolve();
       return committing;
     },
     query: <T>(text: string, params?: readonly unknown[]) =>
       timed(observer, async () => {
-        if (committing) throw new Error("a statement was issued after its transaction's COMMIT");
+        if (committing) throw new AppError("internal_error", "A statement was issued after its transaction's COMMIT");
         if (!begun) {
           begun = true;
           // Its outcome is the first statement's: if BEGIN fails, so does the connection.
