@@ -10,12 +10,14 @@ import { waitUntilBlockedBy } from "../support/locks";
 const tag = randomBytes(3).toString("hex");
 const ITEM = `t${tag}-idem`;
 const LIMITED = `t${tag}-limited`;
+const SCARCE = `t${tag}-scarce`;
 
 beforeAll(async () => {
   const admin = await newUser();
   grantAdmin(admin);
   await admin.ok("POST", "/api/market/items", { key: ITEM, name: "Idem", category: `cat-${tag}`, cost_coins: 10 });
   await admin.ok("POST", "/api/market/items", { key: LIMITED, name: "Limited", category: `cat-${tag}`, cost_coins: 1, total_stock: 7 });
+  await admin.ok("POST", "/api/market/items", { key: SCARCE, name: "Scarce", category: `cat-${tag}`, cost_coins: 10, total_stock: 3 });
 });
 
 /** A user whose wallet holds exactly `coins` (the first quest's achievement adds 5). */
@@ -111,11 +113,12 @@ describe("Idempotency-Key", () => {
       await blocker.query("SELECT coins FROM user_wallet WHERE user_id = $1 FOR UPDATE", [u.id]);
       const first = u.send("/api/market/purchase", { item_key: ITEM }, headers);
       first.catch(() => {}); // awaited below; a failure before then must not also surface as unhandled
-      // Only this user's purchase can wait on this wallet row: once it does, it has claimed the key
-      // (the claim commits before the purchase's transaction starts) and cannot finish before COMMIT.
+      // Only this user's purchase can wait on this wallet row: once it does, it holds the key's lock
+      // (taken with its transaction's first statement) and cannot finish before COMMIT.
       // Fails clearly (within 10 s) if the first request never gets there.
       await waitUntilBlockedBy(blockerPid, { timeoutMs: 10_000 });
-      expect(await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key])).toEqual([{ state: "in_progress" }]);
+      // Nothing is stored before the purchase commits: its answer is written with its change.
+      expect(await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key])).toEqual([]);
       const during = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
       expect(during.status).toBe(409);
       expect(during.body.error).toBe("conflict");
@@ -159,6 +162,25 @@ describe("Idempotency-Key", () => {
     expect(replay.body.message).toBe("Insufficient coins. Need 10 but have 5");
     expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
     expect(await spends(u)).toBe(0);
+  });
+
+  it("a refusal stored with its key leaves nothing of the attempt behind (the stock it took is back)", async () => {
+    const u = await userWith(5);
+    const headers = { "Idempotency-Key": randomUUID() };
+    // The stock is taken before the debit, which the balance then refuses.
+    const refused = await u.send("/api/market/purchase", { item_key: SCARCE }, headers);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe("Insufficient coins. Need 10 but have 5");
+    const left = await sql("SELECT remaining_stock FROM market_items WHERE key = $1", [SCARCE]);
+    expect(left).toEqual([{ remaining_stock: 3 }]);
+    expect(await sql("SELECT count(*)::int AS n FROM user_purchases WHERE user_id = $1", [u.id])).toEqual([{ n: 0 }]);
+    expect(await sql("SELECT count(*)::int AS n FROM audit_log WHERE user_id = $1 AND event_type = 'purchase'", [u.id])).toEqual([{ n: 0 }]);
+    expect(await sql("SELECT state, response_status FROM idempotency_keys WHERE user_id = $1", [u.id])).toEqual([{ state: "completed", response_status: 400 }]);
+    const replayed = await u.send("/api/market/purchase", { item_key: SCARCE }, headers);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.message).toBe(refused.body.message);
+    await expectLedgerInvariant(u);
   });
 });
 

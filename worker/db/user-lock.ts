@@ -19,12 +19,3 @@ export async function withUserLock<T>(tx: Sql, scope: string, userId: string, fi
   const [, result] = await Promise.all([lock, first()]);
   return result;
 }
-
-/**
- * Whether a transaction holds lockUserScope(scope, userId) right now. Run outside a transaction:
- * the lock, if it was free and so taken, is released when the statement ends.
- */
-export async function userScopeHeld(sql: Sql, scope: string, userId: string): Promise<boolean> {
-  const rows = await sql.query<{ free: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS free", [scope, userId]);
-  return !rows[0]!.free;
-}

@@ -1,21 +1,19 @@
-// Idempotency-Key for state changes that must not happen twice (a purchase). The first request
-// with a key claims it; its outcome is stored in the same transaction as the change, so a retry
-// with the same key and body gets that first answer again instead of a second change.
+// Idempotency-Key for state changes that must not happen twice (a purchase). A request with a key
+// runs in one transaction that holds the key's lock from its first statement and stores its answer
+// — success or refusal — with its change, so a retry with the same key and body gets that first
+// answer again instead of a second change.
 //   same key, same body, finished      → the stored response (Idempotent-Replayed: true)
 //   same key, different body           → 422 validation_error
 //   same key while the first still runs → 409 conflict (Retry-After: 1)
 import { base64url } from "jose";
 import { sha256 } from "../auth/tokens";
 import type { AppContext } from "../context";
-import type { Sql } from "../db/sql";
-import { userScopeHeld, withUserLock } from "../db/user-lock";
+import type { Sql, Tx } from "../db/sql";
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from "./errors";
 import { json } from "./response";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const KEY = /^[\x21-\x7e]{1,255}$/;
-/** A claim older than this whose request never finished (the process died) may be taken over. */
-const STALE_SECONDS = 60;
 /** How long a key is remembered: after this, the same key starts a new request. */
 const RETENTION = "24 hours";
 
@@ -31,23 +29,13 @@ function canonical(value: unknown): string {
 
 interface StoredKey {
   request_hash: string;
+  /** 'in_progress' only in rows an earlier version left (it claimed keys before its transaction). */
   state: "in_progress" | "completed";
   response_status: number | null;
   response_body: Record<string, unknown> | null;
-  stale: boolean;
-  /** updated_at as text: the claim's identity, for a takeover. */
-  at: string;
+  /** Older than the retention: the key counts as unused, whether or not the purge removed it yet. */
+  expired: boolean;
 }
-
-/**
- * The lock a request holds, per user and key, for as long as its transaction runs: a claim whose
- * lock is free belongs to a request that is no longer running (it failed, and releasing its claim
- * failed too, e.g. with the database), so a retry need not wait for the claim to go stale.
- */
-const runningScope = (key: string) => `idempotency\n${key}`;
-
-/** `at` (updated_at as text, exact to the microsecond) identifies this request's claim. */
-type Claim = { kind: "claimed"; at: string } | { kind: "stored"; row: StoredKey };
 
 /** Forgets expired keys, a bounded batch at a time, off the request's path. */
 function purgeExpired(ctx: AppContext): void {
@@ -58,57 +46,37 @@ function purgeExpired(ctx: AppContext): void {
   ctx.waitUntil(purge.then(() => {}, () => {}));
 }
 
-async function claim(sql: Sql, userId: string, key: string, hash: string): Promise<Claim> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    // A key older than the retention counts as unused, whether or not the purge has removed it yet.
-    const inserted = await sql.query(
-      `INSERT INTO idempotency_keys AS k (user_id, key, request_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'in_progress',
-         response_status = NULL, response_body = NULL, created_at = now()
-       WHERE k.created_at < now() - interval '${RETENTION}'
-       RETURNING updated_at::text AS at`,
-      [userId, key, hash],
-    );
-    if (inserted.length > 0) return { kind: "claimed", at: (inserted[0] as { at: string }).at };
-    const rows = await sql.query<StoredKey>(
-      `SELECT request_hash, state, response_status, response_body,
-              (state = 'in_progress' AND updated_at < now() - make_interval(secs => $3)) AS stale, updated_at::text AS at
-       FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-      [userId, key, STALE_SECONDS],
-    );
-    if (rows[0]) return { kind: "stored", row: rows[0] };
-    // Released between our insert and select (the first request failed): try to claim it again.
-  }
-  throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
+/**
+ * The key's lock, per user and key, held until the transaction ends (the same lock an earlier
+ * version held while running a request). Tried, not waited for: taken means another request with
+ * the key is running now.
+ */
+function tryKeyLock(tx: Sql, userId: string, key: string): Promise<Array<{ got: boolean }>> {
+  return tx.query("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS got", [`idempotency\n${key}`, userId]);
+}
+
+/** What the key has stored. A statement of its own after the lock's: it sees every request that held the lock. */
+function readKey(tx: Sql, userId: string, key: string): Promise<StoredKey[]> {
+  return tx.query<StoredKey>(
+    `SELECT request_hash, state, response_status, response_body, created_at < now() - interval '${RETENTION}' AS expired
+     FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+    [userId, key],
+  );
 }
 
 /**
- * Takes over the claim identified by `at` (a claim whose request is not running, or is stale);
- * returns the new claim's identity, or null if another retry took it first.
+ * Stores the answer, replacing what the key held (nothing, an expired key, or an earlier
+ * version's abandoned claim): under the key's lock nothing else writes it. Unconditional, so it
+ * can go out with COMMIT: it fails only with an SQL error, which rolls the transaction back.
  */
-async function takeOver(sql: Sql, userId: string, key: string, at: string): Promise<string | null> {
-  const rows = await sql.query<{ at: string }>(
-    `UPDATE idempotency_keys SET updated_at = clock_timestamp()
-     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $3::timestamptz
-     RETURNING updated_at::text AS at`,
-    [userId, key, at],
+function storeAnswer(tx: Sql, userId: string, key: string, hash: string, status: number, body: unknown): Promise<unknown> {
+  return tx.query(
+    `INSERT INTO idempotency_keys AS k (user_id, key, request_hash, state, response_status, response_body)
+     VALUES ($1, $2, $3, 'completed', $4, $5)
+     ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'completed',
+       response_status = EXCLUDED.response_status, response_body = EXCLUDED.response_body, created_at = now()`,
+    [userId, key, hash, status, JSON.stringify(body)],
   );
-  return rows[0]?.at ?? null;
-}
-
-/**
- * Records the outcome, but only while this request still holds the claim: a request slow enough
- * for its claim to be taken over must not also commit its change (the other one runs it).
- */
-async function store(sql: Sql, userId: string, key: string, at: string, status: number, body: unknown): Promise<void> {
-  const rows = await sql.query(
-    `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4
-     WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $5::timestamptz RETURNING 1`,
-    [userId, key, status, JSON.stringify(body), at],
-  );
-  if (rows.length === 0) {
-    throw new AppError("conflict", "Another request with this Idempotency-Key took over", undefined, { "Retry-After": "1" });
-  }
 }
 
 function replay(row: StoredKey): Response {
@@ -147,9 +115,20 @@ export async function parseIdempotentBody<T>(request: Request, parse: () => Prom
 /** Outcomes that depend only on the request and the data, worth replaying (not 409/429/5xx). */
 const REPLAYABLE = new Set([400, 403, 404, 422]);
 
+/** Thrown inside the transaction when the key already has its answer (replayed after the rollback). */
+const KEY_ANSWERED = Symbol("key answered");
+
+const inProgress = () =>
+  new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
+
 /**
  * Runs `run` in a transaction and answers 200 with its result, honouring an Idempotency-Key
  * header when the request has one. `input` is the validated body that identifies the request.
+ *
+ * With a key it takes four round trips at most: the key's lock and stored answer go out with
+ * BEGIN, a savepoint and `run`'s first statement(s); `run`'s later statements wait until the key
+ * turned out free; the answer goes out with COMMIT. A refusal rolls back to the savepoint (the
+ * change's partial writes) and is stored the same way.
  */
 export async function idempotent(
   ctx: AppContext,
@@ -166,39 +145,74 @@ export async function idempotent(
   if (keyProblem) throw new AppError("validation_error", "Invalid Idempotency-Key header", [keyProblem]);
   if (Math.random() < 0.01) purgeExpired(ctx);
   const hash = base64url.encode(await sha256(`${scope}\n${canonical(input)}`));
-  const claimed = await claim(db, userId, key, hash);
-  let at: string;
-  if (claimed.kind === "claimed") at = claimed.at;
-  else {
-    const { row } = claimed;
-    if (row.request_hash !== hash) {
-      throw new AppError("validation_error", "This Idempotency-Key was already used with a different request", [
-        { field: IDEMPOTENCY_HEADER, message: "Already used for a different request body; use a new key" },
-      ]);
-    }
-    if (row.state === "completed") return replay(row);
-    // Between its claim and its transaction's first statement a live request holds no lock yet:
-    // a retry that takes over then is harmless, since only the current claim's holder can store
-    // (the other's transaction is rolled back: one change in all).
-    const gone = row.stale || !(await userScopeHeld(db, runningScope(key), userId));
-    const taken = gone ? await takeOver(db, userId, key, row.at) : null;
-    if (taken === null) {
-      throw new AppError("conflict", "A request with this Idempotency-Key is still in progress", undefined, { "Retry-After": "1" });
-    }
-    at = taken;
-  }
-  try {
-    const body = await db.transaction(async (tx) => {
-      const result = await withUserLock(tx, runningScope(key), userId, () => run(tx));
-      await store(tx, userId, key, at, 200, result);
-      return result;
+
+  let answered: StoredKey | null = null;
+  const body = await db.transaction(async (tx: Tx): Promise<unknown> => {
+    const locked = tryKeyLock(tx, userId, key);
+    const stored = readKey(tx, userId, key);
+    const savepoint = tx.query("SAVEPOINT idempotent_request");
+    // run's first statements join this round trip; any later one waits for the key's verdict.
+    let release!: () => void;
+    let refuse!: (err: unknown) => void;
+    const verdict = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      refuse = reject;
     });
-    return json(body);
-  } catch (err) {
-    const outcome = err instanceof AppError && REPLAYABLE.has(err.status)
-      ? store(db, userId, key, at, err.status, { error: err.code, message: err.message, details: err.details })
-      : db.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress' AND updated_at = $3::timestamptz", [userId, key, at]);
-    await outcome.catch(() => {}); // the original failure is what the client needs to see
+    verdict.catch(() => {});
+    let first = true;
+    const gated: Sql = { query: (text, params) => (first ? tx.query(text, params) : verdict.then(() => tx.query(text, params))) };
+    let result: Promise<unknown>;
+    try {
+      result = run(gated);
+    } catch (err) {
+      result = Promise.reject(err);
+    } finally {
+      first = false;
+    }
+    result.catch(() => {}); // its failure is handled below, or does not matter (the key was not free)
+
+    try {
+      const [[lock], [row]] = await Promise.all([locked, stored, savepoint]);
+      if (!lock!.got) throw inProgress();
+      if (row && !row.expired) {
+        if (row.request_hash !== hash) {
+          throw new AppError("validation_error", "This Idempotency-Key was already used with a different request", [
+            { field: IDEMPOTENCY_HEADER, message: "Already used for a different request body; use a new key" },
+          ]);
+        }
+        // An in-progress row with its lock free was left by an earlier version's request that no
+        // longer runs: the key is free (and keeps its request).
+        if (row.state === "completed") {
+          answered = row;
+          throw KEY_ANSWERED; // rolls back whatever run's first statement did
+        }
+      }
+    } catch (err) {
+      refuse(err);
+      throw err;
+    }
+    release();
+
+    let body: unknown;
+    try {
+      body = await result;
+    } catch (err) {
+      if (!(err instanceof AppError && REPLAYABLE.has(err.status))) throw err;
+      // A refusal: undo what the change wrote before it, and store the refusal with COMMIT. Should
+      // that fail, nothing is stored (a retry runs again); the refusal is still the answer.
+      const refusal = { error: err.code, message: err.message, details: err.details };
+      await Promise.all([
+        tx.query("ROLLBACK TO SAVEPOINT idempotent_request"),
+        storeAnswer(tx, userId, key, hash, err.status, refusal),
+        tx.commit(),
+      ]).catch(() => {});
+      throw err;
+    }
+    await Promise.all([storeAnswer(tx, userId, key, hash, 200, body), tx.commit()]);
+    return body;
+  }).catch((err) => {
+    if (err === KEY_ANSWERED && answered) return KEY_ANSWERED;
     throw err;
-  }
+  });
+  return body === KEY_ANSWERED ? replay(answered!) : json(body);
 }
