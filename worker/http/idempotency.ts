@@ -67,7 +67,8 @@ function readKey(tx: Sql, userId: string, key: string): Promise<StoredKey[]> {
 /**
  * Stores the answer, replacing what the key held (nothing, an expired key, or an earlier
  * version's abandoned claim): under the key's lock nothing else writes it. Unconditional, so it
- * can go out with COMMIT: it fails only with an SQL error, which rolls the transaction back.
+ * can go out with COMMIT: it fails only with an SQL error, which rolls the transaction back. (Not
+ * async: a body that cannot be serialised throws here, before the caller sends COMMIT.)
  */
 function storeAnswer(tx: Sql, userId: string, key: string, hash: string, status: number, body: unknown): Promise<unknown> {
   return tx.query(
