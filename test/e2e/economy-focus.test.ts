@@ -138,7 +138,7 @@ describe("focus sessions", () => {
 
   it("a write that fails after the checks (it goes out with COMMIT) undoes the whole completion", async () => {
     const s = await u.ok("POST", "/api/focus");
-    // A wallet one coin short of overflowing: the reward's credit fails in PostgreSQL (bigint out
+    // A wallet at the largest balance a bigint holds: the reward's credit fails in PostgreSQL (bigint out
     // of range), after every check of the completion passed. Nothing of it may stay.
     const MAX = "9223372036854775807";
     await sql("INSERT INTO user_wallet (user_id, coins, total_earned) VALUES ($1, $2, $2)", [u.id, MAX]);

@@ -11,6 +11,7 @@ const tag = randomBytes(3).toString("hex");
 const ITEM = `t${tag}-idem`;
 const LIMITED = `t${tag}-limited`;
 const SCARCE = `t${tag}-scarce`;
+const USES = `t${tag}-uses`;
 
 beforeAll(async () => {
   const admin = await newUser();
@@ -18,6 +19,7 @@ beforeAll(async () => {
   await admin.ok("POST", "/api/market/items", { key: ITEM, name: "Idem", category: `cat-${tag}`, cost_coins: 10 });
   await admin.ok("POST", "/api/market/items", { key: LIMITED, name: "Limited", category: `cat-${tag}`, cost_coins: 1, total_stock: 7 });
   await admin.ok("POST", "/api/market/items", { key: SCARCE, name: "Scarce", category: `cat-${tag}`, cost_coins: 10, total_stock: 3 });
+  await admin.ok("POST", "/api/market/items", { key: USES, name: "Uses", category: `cat-${tag}`, cost_coins: 1, uses_per_purchase: 3 });
 });
 
 /** A user whose wallet holds exactly `coins` (the first quest's achievement adds 5). */
@@ -162,6 +164,53 @@ describe("Idempotency-Key", () => {
     expect(replay.body.message).toBe("Insufficient coins. Need 10 but have 5");
     expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
     expect(await spends(u)).toBe(0);
+  });
+
+  it("once the first request has answered, every retry gets that answer, however many arrive at once", async () => {
+    const u = await userWith(30);
+    const headers = { "Idempotency-Key": randomUUID() };
+    const first = await u.send("/api/market/purchase", { item_key: ITEM }, headers);
+    expect(first.status).toBe(200);
+    // Replays overlap one another: none of them is "still in progress".
+    const retries = await Promise.all(Array.from({ length: 12 }, () => u.send("/api/market/purchase", { item_key: ITEM }, headers)));
+    expect(retries.map((r) => r.status)).toEqual(Array(12).fill(200));
+    expect(retries.every((r) => r.headers.get("Idempotent-Replayed") === "true" && JSON.stringify(r.body) === JSON.stringify(first.body))).toBe(true);
+    // A different body under the finished key is 422 at once, also while replays run.
+    const mixed = await Promise.all([
+      ...Array.from({ length: 6 }, () => u.send("/api/market/purchase", { item_key: ITEM }, headers)),
+      u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, headers),
+    ]);
+    expect(mixed.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 422]);
+    expect(await spends(u)).toBe(1);
+  });
+
+  it("a redeem's retry while the first waits on the purchase's row answers 409 at once, without waiting for that row", async () => {
+    const u = await userWith(10);
+    const { purchase } = await u.ok("POST", "/api/market/purchase", { item_key: USES });
+    const headers = { "Idempotency-Key": randomUUID() };
+    const blocker = new pg.Client({ connectionString: databaseUrl() });
+    await blocker.connect();
+    try {
+      const blockerPid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM user_purchases WHERE id = $1 FOR UPDATE", [purchase.id]);
+      let firstSettled = false;
+      const first = u.send("/api/market/redeem", { purchase_id: purchase.id }, headers);
+      first.then(() => (firstSettled = true), () => (firstSettled = true));
+      await waitUntilBlockedBy(blockerPid, { timeoutMs: 10_000 });
+      // The retry must not also queue for the row the first one waits on: it answers while the
+      // blocker still holds it (had it waited, both would have run into the statement timeout).
+      const during = await u.send("/api/market/redeem", { purchase_id: purchase.id }, headers);
+      expect(during.status).toBe(409);
+      expect(firstSettled).toBe(false);
+      expect(await waitUntilBlockedBy(blockerPid, { timeoutMs: 1000 })).toHaveLength(1);
+      await blocker.query("COMMIT");
+      const done = await first;
+      expect(done.status).toBe(200);
+      expect(done.body.data.purchase.uses_remaining).toBe(2);
+    } finally {
+      await blocker.end();
+    }
   });
 
   it("a refusal stored with its key leaves nothing of the attempt behind (the stock it took is back)", async () => {

@@ -154,9 +154,11 @@ class Pipeline {
 function transactionSql(
   client: PoolClient,
   observer?: DbObserver,
-): Tx & { failure: unknown; statementError: unknown; readonly begun: boolean; readonly committing: Promise<void> | null } {
+): Tx & { failure: unknown; statementError: unknown; readonly begun: boolean; readonly committing: Promise<void> | null; end(): void } {
   const pipeline = new Pipeline(client);
   let begun = false;
+  /** Set when transaction() has finished with the connection (it may already serve another request). */
+  let ended = false;
   let committing: Promise<void> | null = null;
   const run = async (config: Statement) => {
     try {
@@ -181,7 +183,11 @@ function transactionSql(
     get committing() {
       return committing;
     },
+    end() {
+      ended = true;
+    },
     commit(): Promise<void> {
+      if (ended && !committing) return Promise.reject(new AppError("internal_error", "COMMIT after its transaction ended"));
       committing ??= begun
         ? timed(observer, async () => {
             // In a transaction a statement failed in, PostgreSQL answers COMMIT with ROLLBACK; the
@@ -194,7 +200,7 @@ function transactionSql(
     },
     query: <T>(text: string, params?: readonly unknown[]) =>
       timed(observer, async () => {
-        if (committing) throw new AppError("internal_error", "A statement was issued after its transaction's COMMIT");
+        if (committing || ended) throw new AppError("internal_error", "A statement was issued after its transaction's COMMIT or end");
         if (!begun) {
           begun = true;
           // Its outcome is the first statement's: if BEGIN fails, so does the connection.
@@ -266,6 +272,7 @@ export function createDb(config: DatabaseConfig, observer?: DbObserver, maxConne
         }
         throw err;
       } finally {
+        tx.end(); // a straggler of fn's must not reach the connection's next user
         client.release(broken as Error | undefined);
       }
     },

@@ -4,7 +4,8 @@
 // answer again instead of a second change.
 //   same key, same body, finished      → the stored response (Idempotent-Replayed: true)
 //   same key, different body           → 422 validation_error
-//   same key while the first still runs → 409 conflict (Retry-After: 1)
+//   same key while the first still runs → 409 conflict (Retry-After: 1); once it has answered,
+//                                         every retry gets that answer, however many at once
 import { base64url } from "jose";
 import { sha256 } from "../auth/tokens";
 import type { AppContext } from "../context";
@@ -126,10 +127,10 @@ const inProgress = () =>
  * Runs `run` in a transaction and answers 200 with its result, honouring an Idempotency-Key
  * header when the request has one. `input` is the validated body that identifies the request.
  *
- * With a key it takes four round trips at most: the key's lock and stored answer go out with
- * BEGIN, a savepoint and `run`'s first statement(s); `run`'s later statements wait until the key
- * turned out free; the answer goes out with COMMIT. A refusal rolls back to the savepoint (the
- * change's partial writes) and is stored the same way.
+ * With a key, the key's lock and stored answer go out with BEGIN and a savepoint (and `run`'s
+ * first statement when `firstStatementReads` says it is a plain read); `run`'s statements wait
+ * until the key turned out free; the answer goes out with COMMIT. A refusal rolls back to the
+ * savepoint (the change's partial writes) and is stored the same way.
  */
 export async function idempotent(
   ctx: AppContext,
@@ -138,6 +139,7 @@ export async function idempotent(
   scope: string,
   input: unknown,
   run: (tx: Sql) => Promise<unknown>,
+  options: { firstStatementReads?: boolean } = {},
 ): Promise<Response> {
   const db = ctx.db();
   const key = request.headers.get(IDEMPOTENCY_HEADER);
@@ -152,7 +154,9 @@ export async function idempotent(
     const locked = tryKeyLock(tx, userId, key);
     const stored = readKey(tx, userId, key);
     const savepoint = tx.query("SAVEPOINT idempotent_request");
-    // run's first statements join this round trip; any later one waits for the key's verdict.
+    // With firstStatementReads (run's first statement is a plain read: no lock, no write, so it
+    // cannot wait on anyone) that statement joins this round trip; otherwise, and for every later
+    // one, run's statements wait for the key's verdict.
     let release!: () => void;
     let refuse!: (err: unknown) => void;
     const verdict = new Promise<void>((resolve, reject) => {
@@ -160,7 +164,7 @@ export async function idempotent(
       refuse = reject;
     });
     verdict.catch(() => {});
-    let first = true;
+    let first = options.firstStatementReads === true;
     const gated: Sql = { query: (text, params) => (first ? tx.query(text, params) : verdict.then(() => tx.query(text, params))) };
     let result: Promise<unknown>;
     try {
@@ -174,20 +178,22 @@ export async function idempotent(
 
     try {
       const [[lock], [row]] = await Promise.all([locked, stored, savepoint]);
-      if (!lock!.got) throw inProgress();
+      // A stored answer is final (only the lock's holder writes a key, and only one that has none
+      // or an expired one): it decides whether or not another replay holds the lock right now.
       if (row && !row.expired) {
         if (row.request_hash !== hash) {
           throw new AppError("validation_error", "This Idempotency-Key was already used with a different request", [
             { field: IDEMPOTENCY_HEADER, message: "Already used for a different request body; use a new key" },
           ]);
         }
-        // An in-progress row with its lock free was left by an earlier version's request that no
-        // longer runs: the key is free (and keeps its request).
         if (row.state === "completed") {
           answered = row;
           throw KEY_ANSWERED; // rolls back whatever run's first statement did
         }
+        // An in-progress row whose lock is free was left by an earlier version's request that no
+        // longer runs: the key is free (and keeps its request).
       }
+      if (!lock!.got) throw inProgress();
     } catch (err) {
       refuse(err);
       throw err;

@@ -41,7 +41,8 @@ export function marketRoutes(router: AppRouter): void {
     .post("/api/market/purchase", async (req, ctx) => {
       const user = await requireUser(ctx, req);
       const input = await parseIdempotentBody(req, () => parseBody(req, ctx, purchaseBody));
-      return idempotent(ctx, req, user.id, "POST /api/market/purchase", input, (tx) => purchase(tx, ctx, user, input));
+      // A purchase starts with a plain read of the item: it may go out with the key's check.
+      return idempotent(ctx, req, user.id, "POST /api/market/purchase", input, (tx) => purchase(tx, ctx, user, input), { firstStatementReads: true });
     })
     .post("/api/market/redeem", async (req, ctx) => {
       const user = await requireUser(ctx, req);
