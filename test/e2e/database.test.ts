@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
@@ -10,6 +11,8 @@ import { startApi, type ApiProcess } from "../support/api";
 import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
 import { waitUntilBlockedBy } from "../support/locks";
 import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
+
+const POOL_TEST_SECRET = "pool-test-session-secret-0123456789-abcdefgh";
 
 /** A PostgreSQL server of the test's own (in a temporary directory), migrated. */
 async function ownMigratedServer(prefix: string): Promise<{ dir: string; pg: EmbeddedPostgres }> {
@@ -32,6 +35,7 @@ describe("database connections", () => {
       url = await createScratchDatabase(adminDatabaseUrl(), "ignition_pool");
       api = await startApi({
         SERVER_ENVIRONMENT: "development", DATABASE_URL: url, DATABASE_POOL_SIZE: "2", DATABASE_IDLE_TIMEOUT_MS: "600000", LOG_LEVEL: "error",
+        SESSION_SECRET: POOL_TEST_SECRET,
       });
     });
     afterAll(async () => {
@@ -60,6 +64,32 @@ describe("database connections", () => {
       expect(after).toEqual(warm);
       // ...and each of them was opened before the requests started.
       for (const r of after) expect(r.backend_start.getTime()).toBeLessThan(before.getTime());
+    });
+
+    it("keeps a connection that answered an SQL error: only a broken one is replaced", async () => {
+      const dbName = new URL(url).pathname.slice(1);
+      const backends = () =>
+        withClient(url, async (c) =>
+          (await c.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ignition-api' AND pid <> pg_backend_pid() ORDER BY pid",
+            [dbName],
+          )).rows.map((r) => r.pid as number),
+        );
+      expect((await fetch(api.url + "/health/db")).status).toBe(200);
+      const warm = await backends();
+      expect(warm.length).toBeGreaterThan(0);
+      // This database is not migrated: a signed-in request's session lookup fails in PostgreSQL
+      // (relation "sessions" does not exist), an answer from a healthy connection.
+      const cookie = await new SignJWT({ sid: "x".repeat(43) })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setIssuer("ignition-api")
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode(POOL_TEST_SECRET));
+      for (let i = 0; i < 10; i++) {
+        const r = await fetch(api.url + "/auth/sessions", { headers: { Cookie: `session=${cookie}` } });
+        expect(r.status).toBe(500);
+      }
+      expect(await backends()).toEqual(warm);
     });
   });
 
