@@ -76,7 +76,27 @@ export function waitForPort(port, host = "127.0.0.1", timeoutMs = 30000) {
   });
 }
 
-export function freePort() {
+/** The lowest port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralLow() {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A port free to listen on now. Picked below the kernel's ephemeral range when there is room:
+ * a port the kernel chose (listen on 0) is one it may give the next outgoing connection as its
+ * local port before our server binds it (seen: wrangler's port taken by such a connection).
+ */
+export async function freePort() {
+  const low = ephemeralLow();
+  for (let i = 0; low > 11000 && i < 50; i++) {
+    const port = 10000 + Math.floor(Math.random() * (low - 10000));
+    if (await portAvailable(port).catch(() => false)) return port;
+  }
   return new Promise((resolvePromise, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);
