@@ -123,28 +123,42 @@ describe("HTTP surface of the real workerd", () => {
   });
 });
 
+/** A raw HTTP/1.1 connection to `base` that records what comes back. */
+async function rawConnection(base: string) {
+  const url = new URL(base);
+  const socket = net.connect(Number(url.port), url.hostname);
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const conn = {
+    socket,
+    host: url.host,
+    received: "",
+    closed: false,
+    /** Waits (50 ms steps, `tries` of them) until `done` holds or the connection closes. */
+    async until(done: () => boolean, tries = 100) {
+      for (let i = 0; i < tries && !done() && !conn.closed; i++) await new Promise((r) => setTimeout(r, 50));
+    },
+  };
+  socket.on("data", (c) => (conn.received += c));
+  socket.on("close", () => (conn.closed = true));
+  return conn;
+}
+
 describe("an answer given before the body was read", () => {
   it("keeps the connection usable: the next request on it is answered", async () => {
     // Refusals that never read the body: 401 (no session) and 404 (no route) for POSTs with a
     // JSON body, then a GET, all on one keep-alive connection.
-    const url = new URL(apiUrl());
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((resolve) => socket.once("connect", resolve));
-    let received = "";
-    let closed = false;
-    socket.on("data", (c) => (received += c));
-    socket.on("close", () => (closed = true));
+    const conn = await rawConnection(apiUrl());
     // Status lines (a response body ends without a line break, so the next one follows it directly).
-    const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    const statuses = () => [...conn.received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
     const body = JSON.stringify({ name: "x".repeat(5000) });
     const post = (path: string) =>
-      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      `POST ${path} HTTP/1.1\r\nHost: ${conn.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     try {
-      socket.write(post("/api/habits") + post("/no-such-route") + `GET /health HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
-      for (let i = 0; i < 100 && statuses().length < 3 && !closed; i++) await new Promise((r) => setTimeout(r, 50));
+      conn.socket.write(post("/api/habits") + post("/no-such-route") + `GET /health HTTP/1.1\r\nHost: ${conn.host}\r\n\r\n`);
+      await conn.until(() => statuses().length >= 3);
       expect(statuses()).toEqual([401, 404, 200]);
     } finally {
-      socket.destroy();
+      conn.socket.destroy();
     }
   });
 
@@ -153,37 +167,29 @@ describe("an answer given before the body was read", () => {
     ["waits for 100 Continue", "Expect: 100-continue\r\n"],
   ])("answers 413 for a declared JSON body over the limit, also when the client %s", async (_, expect100) => {
     const u = await newUser();
-    const url = new URL(apiUrl());
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((resolve) => socket.once("connect", resolve));
-    let received = "";
-    socket.on("data", (c) => (received += c));
+    const conn = await rawConnection(apiUrl());
     try {
-      socket.write(
-        `POST /api/habits HTTP/1.1\r\nHost: ${url.host}\r\nCookie: session=${u.cookie("session")}\r\nOrigin: http://localhost:3000\r\n` +
+      conn.socket.write(
+        `POST /api/habits HTTP/1.1\r\nHost: ${conn.host}\r\nCookie: session=${u.cookie("session")}\r\nOrigin: http://localhost:3000\r\n` +
           `Content-Type: application/json\r\nContent-Length: 2000000\r\n${expect100}\r\n` + (expect100 ? "" : '{"name"'),
       );
       // The drain gives up after a few seconds at most; within the wait, the 413 must be there.
-      for (let i = 0; i < 200 && !received.includes("HTTP/1.1 4"); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(received).toMatch(/HTTP\/1\.1 413 /);
+      await conn.until(() => conn.received.includes("HTTP/1.1 4"), 200);
+      expect(conn.received).toMatch(/HTTP\/1\.1 413 /);
     } finally {
-      socket.destroy();
+      conn.socket.destroy();
     }
   });
 
   it("does not wait for a body that does not come: the answer goes out anyway", async () => {
-    const url = new URL(apiUrl());
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((resolve) => socket.once("connect", resolve));
-    let received = "";
-    socket.on("data", (c) => (received += c));
+    const conn = await rawConnection(apiUrl());
     try {
       // 5 of 1000 bytes, then nothing: the refusal (401, no session) must not wait for the rest.
-      socket.write(`POST /api/habits HTTP/1.1\r\nHost: ${url.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"nam`);
-      for (let i = 0; i < 100 && !received.includes("HTTP/1.1"); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+      conn.socket.write(`POST /api/habits HTTP/1.1\r\nHost: ${conn.host}\r\nOrigin: http://localhost:3000\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"nam`);
+      await conn.until(() => conn.received.includes("HTTP/1.1"));
+      expect(conn.received).toMatch(/^HTTP\/1\.1 401 /);
     } finally {
-      socket.destroy();
+      conn.socket.destroy();
     }
   });
 });
@@ -214,12 +220,10 @@ describe("a client that goes away mid-body", () => {
     };
     const u = await newUser();
     const before = await counts();
-    const url = new URL(api.url);
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((resolve) => socket.once("connect", resolve));
+    const { socket, host } = await rawConnection(api.url);
     socket.write(
       `POST ${route} HTTP/1.1\r\n` +
-        `Host: ${url.host}\r\nCookie: session=${u.cookie("session")}\r\nOrigin: http://localhost:3000\r\n` +
+        `Host: ${host}\r\nCookie: session=${u.cookie("session")}\r\nOrigin: http://localhost:3000\r\n` +
         headers + "\r\n" + partial,
     );
     // Cut the connection once the API has taken the request: its session lookup counts the user's
