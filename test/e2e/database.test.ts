@@ -43,16 +43,17 @@ describe("database connections", () => {
       if (url) await dropDatabase(adminDatabaseUrl(), url);
     });
 
+    /** The API's connections to this database (nothing else uses it). */
+    const backends = () =>
+      withClient(url, async (c) =>
+        (await c.query(
+          `SELECT pid, backend_start FROM pg_stat_activity
+           WHERE datname = $1 AND application_name = 'ignition-api' AND pid <> pg_backend_pid() ORDER BY pid`,
+          [new URL(url).pathname.slice(1)],
+        )).rows as { pid: number; backend_start: Date }[],
+      );
+
     it("reuses pooled connections across requests instead of connecting per request", async () => {
-      const dbName = new URL(url).pathname.slice(1);
-      const backends = () =>
-        withClient(url, async (c) =>
-          (await c.query(
-            `SELECT pid, backend_start FROM pg_stat_activity
-             WHERE datname = $1 AND application_name = 'ignition-api' AND pid <> pg_backend_pid() ORDER BY pid`,
-            [dbName],
-          )).rows as { pid: number; backend_start: Date }[],
-        );
       expect((await fetch(api.url + "/health/db")).status).toBe(200); // the pool opens its connection
       const warm = await backends();
       expect(warm.length).toBeGreaterThan(0);
@@ -67,14 +68,6 @@ describe("database connections", () => {
     });
 
     it("keeps a connection that answered an SQL error: only a broken one is replaced", async () => {
-      const dbName = new URL(url).pathname.slice(1);
-      const backends = () =>
-        withClient(url, async (c) =>
-          (await c.query(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ignition-api' AND pid <> pg_backend_pid() ORDER BY pid",
-            [dbName],
-          )).rows.map((r) => r.pid as number),
-        );
       expect((await fetch(api.url + "/health/db")).status).toBe(200);
       const warm = await backends();
       expect(warm.length).toBeGreaterThan(0);

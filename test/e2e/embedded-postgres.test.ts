@@ -66,7 +66,13 @@ describe("EmbeddedPostgres", () => {
       });
       tool.once("exit", (code) => reject(new Error(`the tool exited (${code}) before PostgreSQL was ready`)));
     }));
-    const alive = (p: number) => existsSync(`/proc/${p}`) && !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+    const alive = (p: number) => {
+      try {
+        return !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+      } catch {
+        return false; // gone (also between a check and the read)
+      }
+    };
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("postgres");
     expect(alive(pid)).toBe(true);
     tool.kill("SIGKILL");

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startApiProcess } from "../../scripts/lib/api-process.mjs";
-import { freePort } from "../../scripts/lib/postgres.mjs";
+import { freePort, portAvailable } from "../../scripts/lib/postgres.mjs";
 import { ROOT, RUNTIME } from "../../scripts/lib/runtime.mjs";
 import { apiEnv } from "../support/env";
 
@@ -111,13 +111,20 @@ describe("launch.mjs: stopping and start-up failures", () => {
 });
 
 describe("startApiProcess: readiness", () => {
-  /** Pids of launch.mjs processes started from this runtime folder and still running. */
-  const launchers = () =>
+  /**
+   * Pids of launch.mjs processes from this runtime folder serving `port`, still running (only this
+   * test's own: other files start and stop API processes from the same folder meanwhile).
+   */
+  const launchers = (port: number) =>
     readdirSync("/proc")
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
         try {
-          return readFileSync(`/proc/${d}/cmdline`, "utf8").includes(join(RUNTIME, "launch.mjs")) && alive(Number(d));
+          return (
+            readFileSync(`/proc/${d}/cmdline`, "utf8").includes(join(RUNTIME, "launch.mjs")) &&
+            readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`SERVER_PORT=${port}`) &&
+            alive(Number(d))
+          );
         } catch {
           return false;
         }
@@ -148,12 +155,16 @@ describe("startApiProcess: readiness", () => {
   });
 
   it("when readiness never comes, the error quotes the last /health/ready answer and the launcher is gone", async () => {
-    const before = launchers();
     const env = { ...apiEnv(), STORAGE_ENDPOINT: "http://127.0.0.1:9", LOG_LEVEL: "error" };
-    const err = await startApiProcess({ env, port: await freePort(), readyPath: "/health/ready", timeoutMs: 2000 }).catch((e: Error) => e);
+    const port = await freePort();
+    let seenRunning = 0;
+    const watch = setInterval(() => (seenRunning = Math.max(seenRunning, launchers(port).length)), 100);
+    const err = await startApiProcess({ env, port, readyPath: "/health/ready", timeoutMs: 2000 }).catch((e: Error) => e);
+    clearInterval(watch);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/did not answer \/health\/ready with 200 within 2000 ms; its last answer: 503 \{.*"storage":\{"status":"fail"/);
-    expect(launchers()).toEqual(before);
+    expect(seenRunning).toBe(1); // the check below does see this test's launcher while it runs
+    expect(launchers(port)).toEqual([]);
   });
 
   it("the API stops when the tool that started it is killed (SIGKILL), instead of holding the port", async () => {
@@ -177,15 +188,11 @@ describe("startApiProcess: readiness", () => {
       tool.once("exit", (code) => reject(new Error(`the tool exited (${code}) before the API was ready`)));
     });
     const { launcher, workers } = JSON.parse(line) as { launcher: number; workers: number[] };
-    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
     expect([launcher, ...workers].every(alive)).toBe(true);
     tool.kill("SIGKILL");
     for (let i = 0; i < 200 && [launcher, ...workers].some(alive); i++) await new Promise((r) => setTimeout(r, 50));
     expect([launcher, ...workers].filter(alive)).toEqual([]);
-    // The port is free again.
-    await new Promise<void>((resolve, reject) => {
-      const server = net.createServer().once("error", reject).listen(port, "127.0.0.1", () => server.close(() => resolve()));
-    });
+    expect(await portAvailable(port)).toBe(true);
   });
 
   it("hands out its stop() at spawn time, so a caller can stop the launcher while it waits", async () => {

@@ -25,6 +25,5 @@ describe(".dev.vars", () => {
   it("knows every variable the worker reads", () => {
     const names = configVariableNames();
     expect(names).toEqual(expect.arrayContaining(["DATABASE_URL", "STORAGE_ENDPOINT", "SESSION_SECRET", "LOG_LEVEL", "SERVER_PUBLIC_URL"]));
-    expect(names.every((n) => /^[A-Z][A-Z0-9_]+$/.test(n))).toBe(true);
   });
 });
