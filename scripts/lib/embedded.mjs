@@ -7,14 +7,14 @@ import { defaultStateDir, EmbeddedPostgres, portAvailable } from "./postgres.mjs
 import { ROOT } from "./runtime.mjs";
 import { startS3, storageEnv } from "./s3.mjs";
 
-export const EMBEDDED = {
+const EMBEDDED = {
   database: "ignition",
   stateDir: defaultStateDir(),
 };
 
-export function embeddedDatabaseUrl() {
+export function embeddedDatabaseUrl(port = portSetting(process.env, "EMBEDDED_PG_PORT", 54329)) {
   // Checked like npm start checks it: a bad EMBEDDED_PG_PORT is named, not turned into a bad URL.
-  return `postgres://postgres:postgres@127.0.0.1:${portSetting(process.env, "EMBEDDED_PG_PORT", 54329)}/${EMBEDDED.database}`;
+  return `postgres://postgres:postgres@127.0.0.1:${port}/${EMBEDDED.database}`;
 }
 
 /** CREATE DATABASE unless it exists (connecting through the maintenance database). */
@@ -99,7 +99,7 @@ export async function startEmbeddedServices({ env = process.env, say = console.l
       say(`starting PostgreSQL 17 on 127.0.0.1:${settings.pgPort} (data: ${db.dataDir})`);
       await db.start();
       await ensureDatabase(db.url(), EMBEDDED.database);
-      databaseUrl = `postgres://postgres:postgres@127.0.0.1:${settings.pgPort}/${EMBEDDED.database}`;
+      databaseUrl = embeddedDatabaseUrl(settings.pgPort);
     }
     await new Migrator({ databaseUrl, dir: join(ROOT, "migrations"), log: say }).up();
 

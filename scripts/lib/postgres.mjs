@@ -57,25 +57,6 @@ function binaries(stateDir) {
   return join(cached, "bin");
 }
 
-export function waitForPort(port, host = "127.0.0.1", timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolvePromise, reject) => {
-    const attempt = () => {
-      const sock = net.connect({ port, host });
-      sock.once("connect", () => {
-        sock.destroy();
-        resolvePromise();
-      });
-      sock.once("error", () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
 /** The lowest port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
 function ephemeralLow() {
   try {

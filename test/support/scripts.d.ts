@@ -30,7 +30,6 @@ declare module "*/scripts/lib/postgres.mjs" {
   }
   export function freePort(): Promise<number>;
   export function portAvailable(port: number, host?: string): Promise<boolean>;
-  export function waitForPort(port: number, host?: string, timeoutMs?: number): Promise<void>;
 }
 declare module "*/scripts/lib/runtime.mjs" {
   export const ROOT: string;
