@@ -3,7 +3,9 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client as PgClient } from "pg";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { benchSessionCookie } from "../../scripts/lib/bench-fixtures.mjs";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
@@ -283,5 +285,46 @@ describe("database connections", () => {
       expect((await fetch(api.url + "/health/db")).status).toBe(200);
       expect(api.logs()).not.toMatch(/Uncaught|uncaught exception/i);
     });
+
+    it("gives up a whole batch of statements when its connection goes silent mid-batch (503, not a request that never ends)", async () => {
+      // A keyed purchase's first batch is BEGIN, the key's lock, the key's read, a savepoint and
+      // the item's read. The key's read is made to wait on a table lock, its backend is frozen
+      // there, and the lock is let go: the batch's earlier statements never get their answer.
+      const secret = "frozen-batch-session-secret-0123456789-abcd";
+      const own = await startApi(
+        { SERVER_ENVIRONMENT: "development", DATABASE_URL: pg.url(), DATABASE_STATEMENT_TIMEOUT_MS: "1500", SESSION_SECRET: secret, LOG_LEVEL: "error" },
+        "/health/ready",
+      );
+      onTestFinished(() => own.stop());
+      const cookie = await benchSessionCookie(pg.url(), secret);
+      await withClient(pg.url(), (c) => c.query("INSERT INTO market_items (key, name, category, cost_coins) VALUES ('frozen-free', 'Free', 'test', 0)"));
+      const holder = new PgClient({ connectionString: pg.url() });
+      await holder.connect();
+      let frozen: number[] = [];
+      try {
+        const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+        await holder.query("BEGIN");
+        await holder.query("LOCK TABLE idempotency_keys IN ACCESS EXCLUSIVE MODE");
+        const started = Date.now();
+        const purchase = fetch(own.url + "/api/market/purchase", {
+          method: "POST",
+          headers: { Cookie: cookie, Origin: "http://localhost:3000", "Content-Type": "application/json", "Idempotency-Key": "frozen-1" },
+          body: JSON.stringify({ item_key: "frozen-free" }),
+        });
+        frozen = await waitUntilBlockedBy(holderPid, { url: pg.url() });
+        for (const pid of frozen) process.kill(pid, "SIGSTOP");
+        await holder.query("COMMIT");
+        const down = await purchase;
+        const waited = Date.now() - started;
+        expect(down.status).toBe(503);
+        expect((await down.json()).error).toBe("database_unavailable");
+        // The batch's deadline (5 statements × 1500 ms + 1000 ms) ended it.
+        expect(waited).toBeGreaterThanOrEqual(8000);
+      } finally {
+        for (const pid of frozen) process.kill(pid, "SIGCONT");
+        await holder.end();
+      }
+      expect((await fetch(own.url + "/health/db")).status).toBe(200);
+    }, 25_000);
   });
 });

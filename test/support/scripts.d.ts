@@ -68,3 +68,7 @@ declare module "*/scripts/lib/s3.mjs" {
   }>;
   export function storageEnv(s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string }): Record<string, string>;
 }
+declare module "*/scripts/lib/bench-fixtures.mjs" {
+  /** A user with a live session, made directly in the database; the signed session cookie. */
+  export function benchSessionCookie(databaseUrl: string, secret: string): Promise<string>;
+}

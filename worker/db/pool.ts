@@ -99,6 +99,9 @@ interface Queued {
   reject(err: unknown): void;
 }
 
+/** node-postgres's error when a query's read timeout (query_timeout) fires. */
+const READ_TIMEOUT = "Query read timeout";
+
 /**
  * One connection's statements, gathered per microtask and written to PostgreSQL together.
  *
@@ -110,10 +113,14 @@ interface Queued {
 class Pipeline {
   private queue: Queued[] = [];
 
+  private readonly client: PoolClient & { connection?: { stream?: { destroy(): void } } };
+
   constructor(
-    private readonly client: PoolClient,
+    client: PoolClient,
     private readonly statementTimeoutMs: number,
-  ) {}
+  ) {
+    this.client = client;
+  }
 
   run(config: Statement): Promise<PgResult> {
     return new Promise((resolve, reject) => {
@@ -127,7 +134,8 @@ class Pipeline {
     this.queue = [];
     const connection = (this.client as unknown as { connection: PgConnection }).connection;
     const named = new Set<string>();
-    const queries = batch.map(({ config, resolve, reject }) => {
+    const last = batch.length - 1;
+    const queries = batch.map(({ config, resolve, reject }, i) => {
       let { name } = config;
       // A statement not yet prepared on this connection is prepared by the first query that uses
       // it; a second use in the same batch must not send a second Parse, so it runs unnamed.
@@ -138,10 +146,17 @@ class Pipeline {
       return new PgQueryImpl({
         ...config,
         name,
-        callback: (err, result) => (err ? reject(err) : resolve(result)),
+        callback: (err, result) => {
+          if (!err) return resolve(result);
+          // The batch's read timeout fired: the connection went silent. node-postgres fails only
+          // the query the timeout is set on, so the connection is ended (as pg-pool ends an idle
+          // one): every statement still waiting on it fails too, instead of waiting forever.
+          if (i === last && err.message === READ_TIMEOUT) this.client.connection?.stream?.destroy();
+          reject(err);
+        },
       });
     });
-    queries[queries.length - 1]!.query_timeout = queries.length * this.statementTimeoutMs + 1000;
+    queries[last]!.query_timeout = queries.length * this.statementTimeoutMs + 1000;
     if (queries.length > 1) {
       // The first query, when its turn comes, writes every query of the batch; the others, when
       // theirs comes, only wait for their answers. submit() fails only for malformed configs,
