@@ -165,7 +165,13 @@ export async function idempotent(
     });
     verdict.catch(() => {});
     let first = options.firstStatementReads === true;
-    const gated: Sql = { query: (text, params) => (first ? tx.query(text, params) : verdict.then(() => tx.query(text, params))) };
+    const gated: Sql = {
+      query: (text, params) => {
+        if (!first) return verdict.then(() => tx.query(text, params));
+        first = false; // the first statement only
+        return tx.query(text, params);
+      },
+    };
     let result: Promise<unknown>;
     try {
       result = run(gated);

@@ -69,18 +69,17 @@ export interface PendingAchievement extends AchievementTrigger {
   events: number;
 }
 
-/** Upserts the streaks in the JSON array `streaks` ({type, current, longest, last}) when `when` holds. */
-const saveStreaks = (user: string, streaks: string, when: string) =>
+/** Upserts the streaks in the JSON array `streaks` ({type, current, longest, last}). */
+const saveStreaks = (user: string, streaks: string) =>
   `INSERT INTO user_streaks AS us (user_id, streak_type, current_streak, longest_streak, last_activity_date)
    SELECT ${user}, s.type, s.current, s.longest, s.last::date
    FROM json_to_recordset(${streaks}::json) AS s(type text, current int, longest int, last text)
-   WHERE ${when}
    ON CONFLICT (user_id, streak_type) DO UPDATE SET current_streak = EXCLUDED.current_streak,
      longest_streak = EXCLUDED.longest_streak, last_activity_date = EXCLUDED.last_activity_date`;
 
 /** Stores changed streaks on their own (an award whose key already paid still counts as activity). */
 export async function updateStreaks(sql: Sql, userId: string, streaks: Array<{ type: StreakType } & Streak>): Promise<void> {
-  await sql.query(saveStreaks("$1", "$2", "true"), [userId, JSON.stringify(streaks)]);
+  await sql.query(saveStreaks("$1", "$2"), [userId, JSON.stringify(streaks)]);
 }
 
 /**
@@ -107,7 +106,7 @@ export async function credit(
        SELECT $1, $5::int, $5::int WHERE $5::int > 0
        ON CONFLICT (user_id) DO UPDATE SET coins = w.coins + EXCLUDED.coins, total_earned = w.total_earned + EXCLUDED.total_earned
      )
-     ${saveStreaks("$1", "$13", "true")}`,
+     ${saveStreaks("$1", "$13")}`,
     [
       entry.userId, entry.eventType, entry.eventId, entry.xp, entry.coins, entry.skillStars, entry.skillKey, entry.reason, entry.key,
       level.xp, level.level, level.toNext, JSON.stringify(streaks),
