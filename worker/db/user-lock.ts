@@ -1,4 +1,4 @@
-import type { Sql } from "./sql";
+import type { Sql, Tx } from "./sql";
 
 /**
  * Takes a per-user lock named `scope`, held until the transaction ends: transactions that take
@@ -17,5 +17,15 @@ async function lockUserScope(tx: Sql, scope: string, userId: string): Promise<vo
 export async function withUserLock<T>(tx: Sql, scope: string, userId: string, first: () => Promise<T>): Promise<T> {
   const lock = lockUserScope(tx, scope, userId); // queued before first()'s statement
   const [, result] = await Promise.all([lock, first()]);
+  return result;
+}
+
+/**
+ * withUserLock for a transaction's only write: the lock, `write`'s statement(s) and COMMIT go out
+ * together, one round trip. `write` must issue its statements at once and fail only with SQL
+ * errors (see Tx.commit); a result it reports as refused (a cap reached) must have written nothing.
+ */
+export async function lockWriteCommit<T>(tx: Tx, scope: string, userId: string, write: () => Promise<T>): Promise<T> {
+  const [result] = await Promise.all([withUserLock(tx, scope, userId, write), tx.commit()]);
   return result;
 }

@@ -1,5 +1,5 @@
 import { requireUser } from "../../auth/authenticate";
-import { withUserLock } from "../../db/user-lock";
+import { lockWriteCommit } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { idParam, parseQuery } from "../../http/params";
 import { json } from "../../http/response";
@@ -22,7 +22,7 @@ export function goalRoutes(router: AppRouter): void {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createGoalBody);
       // Under the user's lock, so that parallel creates cannot pass the cap together.
-      const goal = await ctx.db().transaction((tx) => withUserLock(tx, "goals.create", user.id, () => insertGoal(tx, user.id, input, MAX_OPEN_GOALS)));
+      const goal = await ctx.db().transaction((tx) => lockWriteCommit(tx, "goals.create", user.id, () => insertGoal(tx, user.id, input, MAX_OPEN_GOALS)));
       if (!goal) throw overCap(MAX_OPEN_GOALS, "open goals");
       return json({ data: goal });
     })

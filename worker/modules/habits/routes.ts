@@ -1,5 +1,5 @@
 import { requireUser } from "../../auth/authenticate";
-import { withUserLock } from "../../db/user-lock";
+import { lockWriteCommit } from "../../db/user-lock";
 import { overCap } from "../../http/errors";
 import { idParam } from "../../http/params";
 import { json } from "../../http/response";
@@ -23,7 +23,7 @@ export function habitRoutes(router: AppRouter): void {
       const user = await requireUser(ctx, req);
       const input = await parseBody(req, ctx, createHabitBody);
       // Under the user's lock, so that parallel creates cannot pass the cap together.
-      const habit = await ctx.db().transaction((tx) => withUserLock(tx, "habits.create", user.id, () => insertHabit(tx, user.id, input, MAX_ACTIVE_HABITS)));
+      const habit = await ctx.db().transaction((tx) => lockWriteCommit(tx, "habits.create", user.id, () => insertHabit(tx, user.id, input, MAX_ACTIVE_HABITS)));
       if (!habit) throw overCap(MAX_ACTIVE_HABITS, "active habits");
       return json({ data: habitOf(habit, localDate(null)) }); // no logs yet: completed_today is false
     })

@@ -1,6 +1,6 @@
 // Personal quest state machine and rewards (spec §3.2). Functions run inside the caller's transaction.
 import type { Sql, Tx } from "../../db/sql";
-import { withUserLock } from "../../db/user-lock";
+import { lockWriteCommit } from "../../db/user-lock";
 import { AppError, overCap } from "../../http/errors";
 import { awardPoints } from "../gamification/service";
 import { localDate } from "../gamification/today";
@@ -9,10 +9,10 @@ import { canAbandon, canAccept, canComplete, defaultRewards, MAX_OPEN_QUESTS, qu
 import type { CreateQuest } from "./schema";
 
 /** A new quest with the difficulty's default rewards, under the user's lock so that parallel creates cannot pass the cap together. */
-export async function createQuest(tx: Sql, userId: string, input: CreateQuest) {
+export async function createQuest(tx: Tx, userId: string, input: CreateQuest) {
   const defaults = defaultRewards(input.difficulty);
   const rewards = { xp: input.xp_reward ?? defaults.xp, coins: input.coin_reward ?? defaults.coins };
-  const quest = await withUserLock(tx, "quests.create", userId, () => insertQuest(tx, userId, input, rewards, MAX_OPEN_QUESTS));
+  const quest = await lockWriteCommit(tx, "quests.create", userId, () => insertQuest(tx, userId, input, rewards, MAX_OPEN_QUESTS));
   if (!quest) throw overCap(MAX_OPEN_QUESTS, "open quests");
   return quest;
 }
