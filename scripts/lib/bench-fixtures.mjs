@@ -52,6 +52,16 @@ async function withClient(url, fn) {
   }
 }
 
+/**
+ * ANALYZE, as autovacuum would after a scenario's warm-up: the warm-up writes thousands of rows
+ * (ledger, idempotency keys, streaks) into tables that were near-empty when last analysed, and a
+ * connection's cached plans for them stay sequential scans until the statistics change. A running
+ * database's autovacuum analyses such a table within a minute; a 10-second run would not see it.
+ */
+export async function refreshStatistics(databaseUrl) {
+  await withClient(databaseUrl, async () => {});
+}
+
 /** One signed-in user's Cookie header value. */
 export async function benchSessionCookie(databaseUrl, secret) {
   return withClient(databaseUrl, async (client) => (await makeUsers(client, 1, "user", secret)).cookies[0]);
@@ -64,9 +74,27 @@ export async function benchSessionCookie(databaseUrl, secret) {
 export async function focusCompleteRequests(databaseUrl, count, secret) {
   const pending = await withClient(databaseUrl, async (client) => {
     const { ids, cookies } = await makeUsers(client, count, "focus", secret);
-    // Established users (the common case): progress exists and the first-focus achievement is
-    // earned, so a completion is the award itself, not also a first-time unlock.
-    await client.query("INSERT INTO user_progress (user_id) SELECT u FROM unnest($1::uuid[]) u", [ids]);
+    // Established users (the common case): yesterday they completed their first focus session,
+    // so they have its ledger rows (the session's reward and the first-focus achievement's), the
+    // wallet and progress those rows explain, and running streaks. A completion is then the award
+    // itself, not also a first-time unlock. The history also matters to the plans: with empty
+    // ledger and streak tables at ANALYZE, PostgreSQL would plan sequential scans of them and
+    // keep those plans while the run fills the tables, which no running database does.
+    await client.query(
+      `INSERT INTO points_ledger (user_id, event_type, xp, coins, reason, idempotency_key)
+       SELECT u, e.event_type, e.xp, e.coins, e.reason, e.key_prefix || u
+       FROM unnest($1::uuid[]) u,
+            (VALUES ('focus_complete', 25, 5, 'Completed a focus session', 'bench_focus_'),
+                    ('achievement_unlocked', 10, 5, 'Achievement: First Focus', 'achievement_first_focus_')) AS e(event_type, xp, coins, reason, key_prefix)`,
+      [ids],
+    );
+    await client.query("INSERT INTO user_progress (user_id, total_xp) SELECT u, 35 FROM unnest($1::uuid[]) u", [ids]);
+    await client.query("INSERT INTO user_wallet (user_id, coins, total_earned) SELECT u, 10, 10 FROM unnest($1::uuid[]) u", [ids]);
+    await client.query(
+      `INSERT INTO user_streaks (user_id, streak_type, current_streak, longest_streak, last_activity_date)
+       SELECT u, t, 1, 1, (now() AT TIME ZONE 'UTC')::date - 1 FROM unnest($1::uuid[]) u, unnest(ARRAY['daily_activity', 'focus']) t`,
+      [ids],
+    );
     await client.query("INSERT INTO user_achievements (user_id, achievement_key) SELECT u, 'first_focus' FROM unnest($1::uuid[]) u", [ids]);
     const cookieOf = new Map(ids.map((id, i) => [id, cookies[i]]));
     const { rows } = await client.query(
