@@ -224,18 +224,11 @@ export interface AchievementDefinitionRow extends AchievementTrigger {
 }
 
 /**
- * A definition's event count for a user, stopping at what its trigger needs (1 for "first", the
- * target for "count"), so the cost does not grow with the user's history. The same expression as
- * in award_state (migration 0016); progress is capped at the target anyway.
+ * A definition's event count for a user, up to what its trigger needs: achievement_events
+ * (migration 0019), the definition award_state uses too. Progress is capped at the target anyway.
  */
-const EVENTS_UPTO_TRIGGER = (d: string, user: string) => `CASE WHEN ${d}.trigger_config ? 'event_type' THEN (
-    SELECT count(*) FROM (
-      SELECT 1 FROM points_ledger l WHERE l.user_id = ${user} AND l.event_type = ${d}.trigger_config->>'event_type'
-      LIMIT CASE
-        WHEN ${d}.trigger_type = 'count' AND jsonb_typeof(${d}.trigger_config->'count') = 'number'
-        THEN LEAST(GREATEST(ceil((${d}.trigger_config->>'count')::numeric), 1), 1000000)::bigint
-        ELSE 1 END
-    ) upto) ELSE 0 END`;
+const EVENTS_UPTO_TRIGGER = (d: string, user: string) =>
+  `(SELECT events FROM achievement_events(${user}, ${d}.trigger_type, ${d}.trigger_config))`;
 
 /** Visible definitions the user has not earned, cheapest reward first (the teaser's order). */
 export async function listUnearnedVisible(sql: Sql, userId: string): Promise<AchievementDefinitionRow[]> {
