@@ -1,7 +1,7 @@
 // The gamification engine through HTTP (spec §3.0, §3.16): level curve, summary, streaks,
 // achievements with their rewards, the teaser; and skill stars at the engine's own seam.
 import { randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sql } from "../../worker/db/sql";
 import { lockAwardState } from "../../worker/modules/gamification/repo";
@@ -9,6 +9,7 @@ import { awardPoints } from "../../worker/modules/gamification/service";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 import { awayFromLocalMidnight } from "../support/clock";
 import { completeQuest, expectLedgerInvariant, newUser, sql, wallet } from "../support/economy";
+import { connectClient } from "../support/database";
 import { databaseUrl } from "../support/env";
 import { waitUntilBlockedBy } from "../support/locks";
 
@@ -180,8 +181,7 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
   const tx: Sql = { query: async (text, params) => (await client.query(text, params as unknown[])).rows };
 
   beforeAll(async () => {
-    client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
+    client = await connectClient(databaseUrl());
     await sql("INSERT INTO skill_definitions (key, name, category, max_level, stars_per_level) VALUES ($1, 'Test skill', 'test', 2, 5)", [skill]);
   });
   afterAll(async () => {
@@ -208,8 +208,7 @@ describe("skill stars (engine seam, real PostgreSQL)", () => {
 
   it("two transactions creating a user's progress row at once: the second waits, then locks it", async () => {
     const u = await newUser();
-    const other = new pg.Client({ connectionString: databaseUrl() });
-    await other.connect();
+    const other = await connectClient(databaseUrl());
     const otherTx: Sql = { query: async (text, params) => (await other.query(text, params as unknown[])).rows };
     const pidOf = async (c: pg.Client) => (await c.query<{ p: number }>("SELECT pg_backend_pid() AS p")).rows[0]!.p;
     const [firstPid, otherPid] = [await pidOf(client), await pidOf(other)];

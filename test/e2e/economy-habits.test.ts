@@ -1,8 +1,8 @@
 // Habits through HTTP (spec §3.3): once per local day, streaks, milestone bonus XP.
-import pg from "pg";
 import { beforeEach, describe, expect, it } from "vitest";
 import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, setTimezone, sql, type User } from "../support/economy";
+import { connectClient } from "../support/database";
 import { databaseUrl } from "../support/env";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 
@@ -42,8 +42,7 @@ describe("habits", () => {
     // user's row makes them overlap: each insert waits there (its foreign key check) after counting,
     // unless the creates take turns before counting.
     await sql("UPDATE habits SET is_active = false WHERE user_id = $1 AND name IN ('h2', 'h3', 'h4', 'h5', 'h6')", [u.id]);
-    const holder = new pg.Client({ connectionString: databaseUrl() });
-    await holder.connect();
+    const holder = await connectClient(databaseUrl());
     let burst: Awaited<ReturnType<typeof u.send>>[];
     try {
       await holder.query("BEGIN");

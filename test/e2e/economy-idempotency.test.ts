@@ -1,9 +1,9 @@
 // Idempotency-Key on purchases, and purchases under concurrency (issue 6): the same key never
 // debits twice; parallel purchases never overdraw the wallet.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { completeQuest, expectLedgerInvariant, grantAdmin, newUser, sql, wallet, type User } from "../support/economy";
+import { connectClient } from "../support/database";
 import { databaseUrl } from "../support/env";
 import { waitUntilBlockedBy } from "../support/locks";
 
@@ -107,8 +107,7 @@ describe("Idempotency-Key", () => {
     const key = randomUUID();
     const headers = { "Idempotency-Key": key };
     // Hold the wallet row so the first purchase waits inside its transaction.
-    const blocker = new pg.Client({ connectionString: databaseUrl() });
-    await blocker.connect();
+    const blocker = await connectClient(databaseUrl());
     try {
       const blockerPid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       await blocker.query("BEGIN");
@@ -188,8 +187,7 @@ describe("Idempotency-Key", () => {
     const u = await userWith(10);
     const { purchase } = await u.ok("POST", "/api/market/purchase", { item_key: USES });
     const headers = { "Idempotency-Key": randomUUID() };
-    const blocker = new pg.Client({ connectionString: databaseUrl() });
-    await blocker.connect();
+    const blocker = await connectClient(databaseUrl());
     try {
       const blockerPid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       await blocker.query("BEGIN");

@@ -2,12 +2,11 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMigration, forgetStatement, LOCK_KEY, Migrator, readMigrations } from "../../scripts/lib/migrator.mjs";
 import { splitSql } from "../../scripts/lib/sql-split.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
-import { createScratchDatabase, dropDatabase, schemaSnapshot, withClient } from "../support/database";
+import { connectClient, createScratchDatabase, dropDatabase, schemaSnapshot, withClient } from "../support/database";
 import { adminDatabaseUrl } from "../support/env";
 
 const MIGRATIONS = join(ROOT, "migrations");
@@ -231,8 +230,7 @@ describe("migrations", () => {
   });
 
   it("a second run says it waits for the first one's lock", async () => {
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
+    const holder = await connectClient(url);
     try {
       await holder.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
       const logs: string[] = [];

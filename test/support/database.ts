@@ -1,11 +1,20 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
-/** Runs fn with a connected client and always closes it. */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/**
+ * A connected client. A connection the server ends (a test that kills or freezes a backend) must
+ * not crash the test run with an unhandled "error" event: its queries reject and fail the test.
+ */
+export async function connectClient(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => {});
   await client.connect();
+  return client;
+}
+
+/** Runs fn with a connected client and always closes it. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(url);
   try {
     return await fn(client);
   } finally {
