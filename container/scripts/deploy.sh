@@ -10,11 +10,16 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
   2. starts postgres; without --migrate, stops here if the image has pending migrations
   3. backs up the database (pg_dump into backups/), before anything changes
   4. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up)
-  5. IMAGE_TAG=<version> docker compose up -d --remove-orphans
+  5. replaces the running api containers without a gap: starts as many new ones next to them
+     (docker compose up -d --no-deps --no-recreate --scale api=2N api), waits until each new one
+     answers /health/ready with the expected version, gives the proxy ROLLOUT_SETTLE_SECONDS (6)
+     to see them, then stops and removes the old ones (each finishes its requests first); with no
+     api running, IMAGE_TAG=<version> docker compose up -d --remove-orphans
   6. waits until /health/ready answers 200 through the proxy and reports the image's version:
      its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged
      CI build); the tag itself if /app/VERSION cannot be read
-Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s).
+Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
+ROLLOUT_SETTLE_SECONDS (6: the proxy re-resolves the api replicas every 5 s).
 Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do); 2 on a usage error."
 
 # shellcheck source=common.sh
@@ -33,6 +38,8 @@ done
 [[ -n "$version" ]] || usage_error "which version? e.g. deploy.sh v1.0.0"
 check_version "$version"
 check_prerequisites
+ROLLOUT_SETTLE_SECONDS="${ROLLOUT_SETTLE_SECONDS:-6}"
+[[ "$ROLLOUT_SETTLE_SECONDS" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "ROLLOUT_SETTLE_SECONDS=$ROLLOUT_SETTLE_SECONDS is invalid: seconds, e.g. 6"
 
 previous="$(deployed_tag)"
 export IMAGE_TAG="$version"
@@ -66,8 +73,53 @@ if $migrate; then
     die "migrations failed; the running version was not touched. Backup: $BACKUP_FILE"
 fi
 
-say "starting $image"
-compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
+# Whether api container $1 answers /health/ready with 200 and reports the expected version.
+container_ready() {
+  local check='fetch("http://127.0.0.1:8080/health/ready").then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))'
+  docker exec "$1" node -e "$check" "$EXPECTED_VERSION" > /dev/null 2>&1
+}
+
+# The running api containers are replaced by as many new ones, started next to them: requests
+# keep being served throughout. `docker compose up -d` alone would stop the old containers first
+# and leave the proxy with no replica until the new ones answer.
+roll_out() {
+  local old=("$@") new=() id i
+  local n=${#old[@]}
+  say "starting $n new api container(s) with $image next to the $n running"
+  compose up -d --no-deps --no-recreate --scale "api=$((2 * n))" api ||
+    die "docker compose up failed (docker compose logs --tail 100 api); the running version was not touched"
+  for id in $(compose ps -q api); do
+    [[ " ${old[*]} " == *" $id "* ]] || new+=("$id")
+  done
+  [[ ${#new[@]} -gt 0 ]] || die "docker compose started no new api container; the running version was not touched"
+  for id in "${new[@]}"; do
+    for ((i = 1; ; i++)); do
+      container_ready "$id" && break
+      if ((i >= HEALTH_RETRIES)); then
+        say "removing the new api container(s)"
+        docker rm -f "${new[@]}" > /dev/null 2>&1 || true
+        die "new api container ${id:0:12} was not ready with version $EXPECTED_VERSION after $HEALTH_RETRIES tries (docker logs ${id:0:12}); the running version was not touched"
+      fi
+      sleep "$HEALTH_INTERVAL"
+    done
+  done
+  say "new api container(s) ready; letting the proxy see them for ${ROLLOUT_SETTLE_SECONDS} s"
+  sleep "$ROLLOUT_SETTLE_SECONDS"
+  say "stopping the $n old api container(s) (each finishes its requests first)"
+  docker stop "${old[@]}" > /dev/null || die "docker stop ${old[*]} failed; old and new versions both run (docker compose ps api)"
+  docker rm "${old[@]}" > /dev/null || die "docker rm ${old[*]} failed (docker compose ps -a api)"
+}
+
+read -r -a running <<< "$(compose ps -q api 2> /dev/null | tr '\n' ' ')" || true
+if [[ ${#running[@]} -gt 0 ]]; then
+  roll_out "${running[@]}"
+  # The proxy as the compose file now says, and no containers of services it no longer has. Not
+  # migrate (deploy ran it already, or found nothing pending) and not the api (just replaced).
+  compose up -d --no-deps --remove-orphans proxy || die "docker compose up -d proxy failed (docker compose logs --tail 100 proxy)"
+else
+  say "starting $image"
+  compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
+fi
 
 base="$(api_base_url)"
 if ! "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$EXPECTED_VERSION"; then

@@ -88,12 +88,49 @@ describe("deploy.sh", () => {
       `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_isready -q -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
       `IMAGE_TAG=${v} compose exec -T postgres sh -c pg_dump --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
       `IMAGE_TAG=${v} compose run --rm -T migrate node scripts/migrate.mjs up`,
+      // No api container is running: nothing to replace, the whole project starts.
+      `IMAGE_TAG=${v} compose ps -q api`,
       `IMAGE_TAG=${v} compose up -d --remove-orphans`,
       `IMAGE_TAG=${v} compose port proxy 8080`,
     ]);
     const [backup] = readdirSync(backups);
     expect(backup).toMatch(new RegExp(`^pre-deploy_${v.replace(/\./g, "\\.")}_\\d{8}T\\d{6}Z\\.sql$`));
     expect(readFileSync(join(backups, backup!), "utf8")).toContain("CREATE TABLE public.users");
+  });
+
+  it("replaces running api containers without a gap: new ones start beside them, the old stop once every new one is ready", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "old1 old2", ROLLOUT_SETTLE_SECONDS: "0" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`[deploy] starting 2 new api container(s) with ignition-api:${v} next to the 2 running`);
+    expect(res.out).toContain("[deploy] new api container(s) ready; letting the proxy see them for 0 s");
+    expect(res.out).toContain(`[deploy] deployed ${v}`);
+    const c = calls().slice(calls().findIndex((l) => l.includes("compose ps -q api")));
+    const check = 'fetch("http://127.0.0.1:8080/health/ready").then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
+    expect(c).toEqual([
+      `IMAGE_TAG=${v} compose ps -q api`,
+      `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=4 api`,
+      `IMAGE_TAG=${v} compose ps -q api`,
+      // Each new container must answer /health/ready with this version before any old one stops.
+      `IMAGE_TAG=${v} exec new-old1 node -e ${check} ${v}`,
+      `IMAGE_TAG=${v} exec new-old2 node -e ${check} ${v}`,
+      `IMAGE_TAG=${v} stop old1 old2`,
+      `IMAGE_TAG=${v} rm old1 old2`,
+      `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
+      `IMAGE_TAG=${v} compose port proxy 8080`,
+    ]);
+  });
+
+  it("leaves the running version serving when the new containers never become ready", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "1", ROLLOUT_SETTLE_SECONDS: "0" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (docker logs new-old1); the running version was not touched`);
+    const c = calls();
+    expect(c.filter((l) => / exec new-old1 node /.test(l))).toHaveLength(3);
+    expect(c).toContain(`IMAGE_TAG=${v} rm -f new-old1`);
+    expect(c.filter((l) => / (stop|rm) old1/.test(l))).toEqual([]);
+    expect(indexOf(c, "port proxy")).toBe(-1);
   });
 
   it("without --migrate, stops before touching anything when the image has pending migrations", () => {
@@ -159,6 +196,10 @@ describe("deploy.sh", () => {
     const badRetries = run("deploy.sh", ["v2.0.0", "--migrate"], { HEALTH_RETRIES: "abc" });
     expect(badRetries.status).toBe(1);
     expect(badRetries.out).toContain("HEALTH_RETRIES=abc is invalid");
+    expect(calls().filter((l) => /pg_dump|migrate|up -d/.test(l))).toEqual([]);
+    const badSettle = run("deploy.sh", ["v2.0.0", "--migrate"], { ROLLOUT_SETTLE_SECONDS: "soon" });
+    expect(badSettle.status).toBe(1);
+    expect(badSettle.out).toContain("ROLLOUT_SETTLE_SECONDS=soon is invalid");
     expect(calls().filter((l) => /pg_dump|migrate|up -d/.test(l))).toEqual([]);
     const noDocker = spawnSync(join(tools("no-docker", ["bash", "dirname"]), "bash"), [join(SCRIPTS, "deploy.sh"), "v2.0.0"], {
       env: { PATH: join(work, "no-docker"), ENV_FILE: envFile },

@@ -11,6 +11,14 @@ case " $* " in
     echo "$FAKE_IMAGE_VERSION" ;;
   *" pull "*) [[ -z "${FAKE_IMAGE_MISSING:-}" ]] || { echo "pull access denied for ignition-api" >&2; exit 1; } ;;
   *" ps -a -q api "*) [[ -n "${FAKE_CURRENT_TAG:-}" ]] && echo "0123456789ab" ;;
+  # Running api containers: FAKE_RUNNING's ids, joined by as many new ones once an `up --scale`
+  # (the deploy's rolling replacement) was called.
+  *" ps -q api "*)
+    for id in ${FAKE_RUNNING:-}; do echo "$id"; done
+    if grep -q -- "--scale api=" "$DOCKER_LOG"; then
+      for id in ${FAKE_RUNNING:-}; do echo "new-$id"; done
+    fi ;;
+  *" exec "*" node -e "*) exit "${FAKE_NEW_NOT_READY:-0}" ;;
   *" inspect --format "*) echo "ignition-api:${FAKE_CURRENT_TAG}" ;;
   *" exec -T postgres sh -c pg_isready"*) ;;
   *" exec -T postgres sh -c pg_dump"*)
