@@ -98,19 +98,25 @@ describe("deploy.sh", () => {
     expect(readFileSync(join(backups, backup!), "utf8")).toContain("CREATE TABLE public.users");
   });
 
+  const check =
+    'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
+  const rollout = { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: version(), ROLLOUT_SETTLE_SECONDS: "0" };
+  /** The calls from the deploy's look at the running api containers on. */
+  const fromRollout = () => calls().slice(calls().findIndex((l) => l.includes("compose ps -q api")));
+
   it("replaces running api containers without a gap: new ones start beside them, the old stop once every new one is ready", () => {
     const v = version();
-    const res = run("deploy.sh", [v], { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "old1 old2", ROLLOUT_SETTLE_SECONDS: "0" });
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2" });
     expect(res.status, res.out).toBe(0);
     expect(res.out).toContain(`[deploy] starting 2 new api container(s) with ignition-api:${v} next to the 2 running`);
     expect(res.out).toContain("[deploy] new api container(s) ready; letting the proxy see them for 0 s");
     expect(res.out).toContain(`[deploy] deployed ${v}`);
-    const c = calls().slice(calls().findIndex((l) => l.includes("compose ps -q api")));
-    const check = 'fetch("http://127.0.0.1:8080/health/ready").then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
-    expect(c).toEqual([
+    expect(fromRollout()).toEqual([
       `IMAGE_TAG=${v} compose ps -q api`,
+      `IMAGE_TAG=${v} compose version --short`,
+      `IMAGE_TAG=${v} compose ps -a -q api`,
       `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=4 api`,
-      `IMAGE_TAG=${v} compose ps -q api`,
+      `IMAGE_TAG=${v} compose ps -a -q api`,
       // Each new container must answer /health/ready with this version before any old one stops.
       `IMAGE_TAG=${v} exec new-old1 node -e ${check} ${v}`,
       `IMAGE_TAG=${v} exec new-old2 node -e ${check} ${v}`,
@@ -121,16 +127,49 @@ describe("deploy.sh", () => {
     ]);
   });
 
-  it("leaves the running version serving when the new containers never become ready", () => {
+  it("removes stopped api containers first: they would count towards --scale and come back with the old image", () => {
     const v = version();
-    const res = run("deploy.sh", [v], { FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "1", ROLLOUT_SETTLE_SECONDS: "0" });
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_STOPPED: "dead1" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain("[deploy] removing 1 stopped api container(s)");
+    const c = fromRollout();
+    expect(c.indexOf(`IMAGE_TAG=${v} rm -f dead1`)).toBeGreaterThan(-1);
+    expect(c.indexOf(`IMAGE_TAG=${v} rm -f dead1`)).toBeLessThan(indexOf(c, "--scale api=2"));
+    // Only the container the scale-up made is checked and kept.
+    expect(c.filter((l) => / exec /.test(l))).toEqual([`IMAGE_TAG=${v} exec new-old1 node -e ${check} ${v}`]);
+  });
+
+  it("leaves the old containers serving, and removes the new ones, when a new one never becomes ready", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "1" });
     expect(res.status).toBe(1);
-    expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (docker logs new-old1); the running version was not touched`);
+    expect(res.out).toContain('[deploy] new api container new-old1 is not ready; its last log lines:\n    {"level":"error","msg":"configuration problems"}');
+    expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (its log is above); the new containers were removed and the old ones still run`);
     const c = calls();
     expect(c.filter((l) => / exec new-old1 node /.test(l))).toHaveLength(3);
-    expect(c).toContain(`IMAGE_TAG=${v} rm -f new-old1`);
-    expect(c.filter((l) => / (stop|rm) old1/.test(l))).toEqual([]);
-    expect(indexOf(c, "port proxy")).toBe(-1);
+    // Stopped first, so the requests the proxy already sent it can finish.
+    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
+    expect(c.filter((l) => / (stop|rm)( -f)? old1/.test(l))).toEqual([]);
+  });
+
+  it("removes what a failed scale-up started, and leaves the old containers alone", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_SCALE_FAIL: "1" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("[deploy] error: docker compose up failed (docker compose logs --tail 100 api); the old api containers still run");
+    const c = calls();
+    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
+    expect(c.filter((l) => / (stop|rm)( -f)? old1/.test(l))).toEqual([]);
+  });
+
+  it("with docker compose older than 2.15, warns and replaces the api the plain way", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_COMPOSE_VERSION: "2.12.2" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain("[deploy] warning: docker compose 2.12.2 is older than 2.15: the api is replaced with a gap");
+    const c = fromRollout();
+    expect(indexOf(c, "--scale")).toBe(-1);
+    expect(c).toContain(`IMAGE_TAG=${v} compose up -d --remove-orphans`);
   });
 
   it("without --migrate, stops before touching anything when the image has pending migrations", () => {

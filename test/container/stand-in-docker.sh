@@ -3,22 +3,32 @@
 # to $DOCKER_LOG and answers like docker and docker compose would. FAKE_* variables steer it.
 printf 'IMAGE_TAG=%s %s\n' "${IMAGE_TAG:-}" "$*" >> "$DOCKER_LOG"
 case " $* " in
-  *" compose version "*) echo "Docker Compose version v2.29.7" ;;
+  *" compose version --short "*) echo "${FAKE_COMPOSE_VERSION:-2.29.7}" ;;
+  *" compose version "*) echo "Docker Compose version v${FAKE_COMPOSE_VERSION:-2.29.7}" ;;
   *" config --images api "*) echo "ignition-api:${IMAGE_TAG:-latest}" ;;
   *" image inspect "*) exit "${FAKE_IMAGE_MISSING:-0}" ;;
   *" run --rm --entrypoint cat "*" /app/VERSION "*)
     [[ -n "${FAKE_IMAGE_VERSION:-}" ]] || { echo "cat: /app/VERSION: No such file or directory" >&2; exit 1; }
     echo "$FAKE_IMAGE_VERSION" ;;
   *" pull "*) [[ -z "${FAKE_IMAGE_MISSING:-}" ]] || { echo "pull access denied for ignition-api" >&2; exit 1; } ;;
-  *" ps -a -q api "*) [[ -n "${FAKE_CURRENT_TAG:-}" ]] && echo "0123456789ab" ;;
   # Running api containers: FAKE_RUNNING's ids, joined by as many new ones once an `up --scale`
-  # (the deploy's rolling replacement) was called.
-  *" ps -q api "*)
+  # (the deploy's rolling replacement) was called; with -a also FAKE_STOPPED's, until removed.
+  # Without either, FAKE_CURRENT_TAG alone means one api container.
+  *" ps -a -q api "* | *" ps -q api "*)
+    if [[ -z "${FAKE_RUNNING:-}${FAKE_STOPPED:-}" ]]; then
+      [[ " $* " == *" -a "* && -n "${FAKE_CURRENT_TAG:-}" ]] && echo "0123456789ab"
+      exit 0
+    fi
     for id in ${FAKE_RUNNING:-}; do echo "$id"; done
     if grep -q -- "--scale api=" "$DOCKER_LOG"; then
       for id in ${FAKE_RUNNING:-}; do echo "new-$id"; done
+    fi
+    if [[ " $* " == *" -a "* ]]; then
+      for id in ${FAKE_STOPPED:-}; do grep -q -- "rm -f.* $id" "$DOCKER_LOG" || echo "$id"; done
     fi ;;
   *" exec "*" node -e "*) exit "${FAKE_NEW_NOT_READY:-0}" ;;
+  *" logs --tail "*) echo '{"level":"error","msg":"configuration problems"}' ;;
+  *" up -d --no-deps --no-recreate --scale "*) [[ -z "${FAKE_SCALE_FAIL:-}" ]] || { echo "Error response from daemon: boom" >&2; exit 1; } ;;
   *" inspect --format "*) echo "ignition-api:${FAKE_CURRENT_TAG}" ;;
   *" exec -T postgres sh -c pg_isready"*) ;;
   *" exec -T postgres sh -c pg_dump"*)
