@@ -8,15 +8,16 @@ USAGE="usage: rollback.sh <version> [--to NNNN] [--yes]
 Rolls the API back to ignition-api:<version> with container/production/docker-compose.yml:
   1. asks for confirmation (--yes skips it; without a terminal, --yes is required)
   2. backs up the database (pg_dump into backups/)
-  3. stops the api
-  4. with --to NNNN: rolls migrations back down to NNNN (keeping NNNN) with the image now deployed,
-     the one that has the down files; use the newest migration of <version>
-  5. IMAGE_TAG=<version> docker compose up -d --remove-orphans
-  6. waits until /health/ready answers 200 and reports the image's version (its /app/VERSION,
+  3. with --to NNNN: stops the api, rolls migrations back down to NNNN (keeping NNNN) with the
+     image now deployed, the one that has the down files (use the newest migration of <version>),
+     then IMAGE_TAG=<version> docker compose up -d --remove-orphans
+  4. without --to: replaces the running api containers without a gap, as deploy.sh does
+     (new ones beside the old, the old stopped once every new one is ready)
+  5. waits until /health/ready answers 200 and reports the image's version (its /app/VERSION,
      which need not be the tag; the tag itself if /app/VERSION cannot be read)
 Without --to the schema stays as it is, which an older image accepts (migrations are additive).
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
-FROM_TAG (the deployed version, when it cannot be read from the api container).
+ROLLOUT_SETTLE_SECONDS (6), FROM_TAG (the deployed version, when it cannot be read from the api container).
 Exit status 0 when <version> is healthy; 1 on any failure or when not confirmed; 2 on a usage error."
 
 # shellcheck source=common.sh
@@ -58,18 +59,20 @@ expected_version "$image" "$version"
 start_postgres
 backup_database "pre-rollback_$version"
 
-say "stopping the api"
-compose stop api || die "docker compose stop api failed"
-
 if [[ -n "$to" ]]; then
+  # The running version may need the schema that is about to go: stop it first.
+  say "stopping the api"
+  compose stop api || die "docker compose stop api failed"
   say "rolling migrations back to $to with ${current}"
   IMAGE_TAG="$current" compose run --rm -T migrate node scripts/migrate.mjs down --to "$to" ||
     die "rolling back the migrations failed; the api is stopped. Fix and retry, or restore $BACKUP_FILE"
+  export IMAGE_TAG="$version"
+  say "starting $version"
+  compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
+else
+  export IMAGE_TAG="$version"
+  replace_api
 fi
-
-export IMAGE_TAG="$version"
-say "starting $version"
-compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
 
 base="$(api_base_url)"
 "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$EXPECTED_VERSION" ||

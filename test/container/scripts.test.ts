@@ -268,6 +268,20 @@ describe("rollback.sh", () => {
     expect(readdirSync(backups)[0]).toMatch(/^pre-rollback_/);
   });
 
+  it("without --to, replaces the running api containers without a gap, as deploy.sh does", () => {
+    const v = version();
+    const res = run("rollback.sh", [v, "--yes"], { FAKE_CURRENT_TAG: "v1.1.0", FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "cur1", ROLLOUT_SETTLE_SECONDS: "0" });
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain(`[rollback] rolled back to ${v}`);
+    const c = calls();
+    expect(indexOf(c, "stop api")).toBe(-1);
+    expect(indexOf(c, "migrate.mjs")).toBe(-1);
+    const scale = c.indexOf(`IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=2 api`);
+    expect(scale).toBeGreaterThan(indexOf(c, "pg_dump"));
+    expect(indexOf(c, " exec new-cur1 node ")).toBeGreaterThan(scale);
+    expect(c.indexOf(`IMAGE_TAG=${v} stop cur1`)).toBeGreaterThan(indexOf(c, " exec new-cur1 node "));
+  });
+
   it("rolls back to latest when the image's /app/VERSION is what the API reports", () => {
     const res = run("rollback.sh", ["latest", "--yes"], { FAKE_CURRENT_TAG: "v1.1.0", FAKE_IMAGE_VERSION: version() });
     expect(res.status, res.out).toBe(0);
