@@ -169,8 +169,15 @@ roll_out() {
     discard_api_except "${old[@]}"
     die "docker compose up failed (docker compose logs --tail 100 api); the old api containers still run"
   fi
-  read -r -a new <<< "$(api_containers_except "${old[@]}" | tr '\n' ' ')" || true
-  [[ ${#new[@]} -gt 0 ]] || die "docker compose started no new api container; the old api containers still run"
+  if ! listed="$(api_containers_except "${old[@]}")"; then
+    discard_api_except "${old[@]}"
+    die "docker compose ps -a api failed after the new api containers started; they were removed (if listed) and the old ones still run"
+  fi
+  read -r -a new <<< "$(tr '\n' ' ' <<< "$listed")" || true
+  if [[ ${#new[@]} -ne $n ]]; then
+    discard_api_except "${old[@]}"
+    die "docker compose started ${#new[@]} new api container(s), not $n; they were removed and the old ones still run (docker compose ps -a api)"
+  fi
   for id in "${new[@]}"; do
     for ((i = 1; ; i++)); do
       container_ready "$id" && break

@@ -10,11 +10,13 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
   2. starts postgres; without --migrate, stops here if the image has pending migrations
   3. backs up the database (pg_dump into backups/), before anything changes
   4. with --migrate: applies the image's pending migrations (docker compose run --rm migrate ... up)
-  5. replaces the running api containers without a gap: starts as many new ones next to them
-     (docker compose up -d --no-deps --no-recreate --scale api=2N api; compose 2.15 or newer),
-     waits until each new one answers /health/ready with the expected version (HEALTH_RETRIES
-     tries each), gives the proxy ROLLOUT_SETTLE_SECONDS (6) to see them, then stops and removes
-     the old ones (within the stop grace period); with no api running,
+  5. replaces the running api containers without a gap (compose 2.15 or newer; older: a warning
+     and the plain up below): removes stopped api containers, starts as many new ones next to the
+     running ones (docker compose up -d --no-deps --no-recreate --scale api=2N api), waits until
+     each new one answers /health/ready with the expected version (HEALTH_RETRIES tries each;
+     else they are removed and the old ones keep serving), gives the proxy
+     ROLLOUT_SETTLE_SECONDS (6) to see them, stops and removes the old ones (within the stop grace
+     period), then docker compose up -d --no-deps --remove-orphans proxy; with no api running,
      IMAGE_TAG=<version> docker compose up -d --remove-orphans
   6. waits until /health/ready answers 200 through the proxy and reports the image's version:
      its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged

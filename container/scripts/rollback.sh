@@ -11,8 +11,9 @@ Rolls the API back to ignition-api:<version> with container/production/docker-co
   3. with --to NNNN: stops the api, rolls migrations back down to NNNN (keeping NNNN) with the
      image now deployed, the one that has the down files (use the newest migration of <version>),
      then IMAGE_TAG=<version> docker compose up -d --remove-orphans
-  4. without --to: replaces the running api containers without a gap, as deploy.sh does
-     (new ones beside the old, the old stopped once every new one is ready)
+  4. without --to: replaces the running api containers as deploy.sh does, without a gap (new
+     ones beside the old, the old stopped once every new one is ready; compose 2.15 or newer,
+     else with a gap); with no api running, IMAGE_TAG=<version> docker compose up -d --remove-orphans
   5. waits until /health/ready answers 200 and reports the image's version (its /app/VERSION,
      which need not be the tag; the tag itself if /app/VERSION cannot be read)
 Without --to the schema stays as it is, which an older image accepts (migrations are additive).
@@ -54,6 +55,7 @@ if ! $yes; then
 fi
 say "$plan"
 image="$(IMAGE_TAG="$version" compose config --images api 2> /dev/null | head -n 1)" || true
+[[ -n "$image" ]] || die "docker compose config failed: check $ENV_FILE (docker compose -f $COMPOSE_FILE --env-file $ENV_FILE config)"
 expected_version "$image" "$version"
 
 start_postgres

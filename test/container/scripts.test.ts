@@ -15,6 +15,9 @@ const bin = join(work, "bin");
 mkdirSync(bin);
 copyFileSync(join(ROOT, "test", "container", "stand-in-docker.sh"), join(bin, "docker"));
 chmodSync(join(bin, "docker"), 0o755);
+// The scripts' waits, recorded among the docker calls instead of slept.
+writeFileSync(join(bin, "sleep"), '#!/usr/bin/env bash\nprintf \'sleep %s\\n\' "$*" >> "$DOCKER_LOG"\n');
+chmodSync(join(bin, "sleep"), 0o755);
 const envFile = join(work, ".env");
 writeFileSync(envFile, "POSTGRES_PASSWORD=x\n");
 const log = join(work, "docker.log");
@@ -51,6 +54,9 @@ function calls(): string[] {
   return text.trim().split("\n").filter(Boolean).map((l) => l.replace(/ compose -f \S+ --env-file \S+ /, " compose "));
 }
 const indexOf = (list: string[], part: string) => list.findIndex((c) => c.includes(part));
+/** The readiness check the rolling replacement runs in each new api container. */
+const check =
+  'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
 
 /** A folder with only these tools (symlinks), to run a script on a PATH that lacks the others. */
 function tools(name: string, names: string[]): string {
@@ -98,9 +104,7 @@ describe("deploy.sh", () => {
     expect(readFileSync(join(backups, backup!), "utf8")).toContain("CREATE TABLE public.users");
   });
 
-  const check =
-    'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
-  const rollout = { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: version(), ROLLOUT_SETTLE_SECONDS: "0" };
+  const rollout = { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: version() };
   /** The calls from the deploy's look at the running api containers on. */
   const fromRollout = () => calls().slice(calls().findIndex((l) => l.includes("compose ps -q api")));
 
@@ -109,7 +113,7 @@ describe("deploy.sh", () => {
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2" });
     expect(res.status, res.out).toBe(0);
     expect(res.out).toContain(`[deploy] starting 2 new api container(s) with ignition-api:${v} next to the 2 running`);
-    expect(res.out).toContain("[deploy] new api container(s) ready; letting the proxy see them for 0 s");
+    expect(res.out).toContain("[deploy] new api container(s) ready; letting the proxy see them for 6 s");
     expect(res.out).toContain(`[deploy] deployed ${v}`);
     expect(fromRollout()).toEqual([
       `IMAGE_TAG=${v} compose ps -q api`,
@@ -120,6 +124,8 @@ describe("deploy.sh", () => {
       // Each new container must answer /health/ready with this version before any old one stops.
       `IMAGE_TAG=${v} exec new-old1 node -e ${check} ${v}`,
       `IMAGE_TAG=${v} exec new-old2 node -e ${check} ${v}`,
+      // The proxy re-resolves the replicas every 5 s: it must know the new ones before the old go.
+      "sleep 6",
       `IMAGE_TAG=${v} stop old1 old2`,
       `IMAGE_TAG=${v} rm old1 old2`,
       `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
@@ -164,12 +170,27 @@ describe("deploy.sh", () => {
 
   it("with docker compose older than 2.15, warns and replaces the api the plain way", () => {
     const v = version();
-    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_COMPOSE_VERSION: "2.12.2" });
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_COMPOSE_VERSION: "2.14.9" });
     expect(res.status, res.out).toBe(0);
-    expect(res.out).toContain("[deploy] warning: docker compose 2.12.2 is older than 2.15: the api is replaced with a gap");
+    expect(res.out).toContain("[deploy] warning: docker compose 2.14.9 is older than 2.15: the api is replaced with a gap");
     const c = fromRollout();
     expect(indexOf(c, "--scale")).toBe(-1);
     expect(c).toContain(`IMAGE_TAG=${v} compose up -d --remove-orphans`);
+    rmSync(log, { force: true });
+    const current = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_COMPOSE_VERSION: "2.15.0" });
+    expect(current.status, current.out).toBe(0);
+    expect(current.out).not.toContain("warning");
+    expect(indexOf(calls(), "--scale api=2")).toBeGreaterThan(-1);
+  });
+
+  it("removes the new containers when compose made fewer than asked", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2", FAKE_SCALE_SHORT: "1" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("[deploy] error: docker compose started 1 new api container(s), not 2; they were removed and the old ones still run");
+    const c = calls();
+    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old2`, `IMAGE_TAG=${v} rm -f new-old2`]);
+    expect(indexOf(c, " exec new-")).toBe(-1);
   });
 
   it("without --migrate, stops before touching anything when the image has pending migrations", () => {
@@ -181,7 +202,7 @@ describe("deploy.sh", () => {
     // Refused before the backup: no dump of the database for a deploy that does not happen.
     expect(indexOf(c, "pg_dump")).toBe(-1);
     expect(existsSync(backups) ? readdirSync(backups) : []).toEqual([]);
-    expect(indexOf(c, "up -d --remove-orphans")).toBe(-1);
+    expect(c.filter((l) => /ps -q api|up -d --|--scale/.test(l))).toEqual([]);
   });
 
   it("stops before any migration when the backup fails", () => {
@@ -197,7 +218,7 @@ describe("deploy.sh", () => {
     expect(res.status).toBe(1);
     expect(res.out).toContain("migrate: 0002_x.sql line 3: boom");
     expect(res.out).toMatch(/migrations failed; the running version was not touched\. Backup: .*pre-deploy_v2\.0\.0_/);
-    expect(indexOf(calls(), "up -d --remove-orphans")).toBe(-1);
+    expect(calls().filter((l) => /ps -q api|up -d --|--scale/.test(l))).toEqual([]);
   });
 
   it("fails with a rollback hint when the new version does not become healthy", () => {
@@ -270,16 +291,26 @@ describe("rollback.sh", () => {
 
   it("without --to, replaces the running api containers without a gap, as deploy.sh does", () => {
     const v = version();
-    const res = run("rollback.sh", [v, "--yes"], { FAKE_CURRENT_TAG: "v1.1.0", FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "cur1", ROLLOUT_SETTLE_SECONDS: "0" });
+    const res = run("rollback.sh", [v, "--yes"], { FAKE_CURRENT_TAG: "v1.1.0", FAKE_IMAGE_VERSION: v, FAKE_RUNNING: "cur1" });
     expect(res.status, res.out).toBe(0);
     expect(res.out).toContain(`[rollback] rolled back to ${v}`);
     const c = calls();
     expect(indexOf(c, "stop api")).toBe(-1);
     expect(indexOf(c, "migrate.mjs")).toBe(-1);
-    const scale = c.indexOf(`IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=2 api`);
-    expect(scale).toBeGreaterThan(indexOf(c, "pg_dump"));
-    expect(indexOf(c, " exec new-cur1 node ")).toBeGreaterThan(scale);
-    expect(c.indexOf(`IMAGE_TAG=${v} stop cur1`)).toBeGreaterThan(indexOf(c, " exec new-cur1 node "));
+    expect(indexOf(c, "compose ps -q api")).toBeGreaterThan(indexOf(c, "pg_dump"));
+    expect(c.slice(indexOf(c, "compose ps -q api"))).toEqual([
+      `IMAGE_TAG=${v} compose ps -q api`,
+      `IMAGE_TAG=${v} compose version --short`,
+      `IMAGE_TAG=${v} compose ps -a -q api`,
+      `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=2 api`,
+      `IMAGE_TAG=${v} compose ps -a -q api`,
+      `IMAGE_TAG=${v} exec new-cur1 node -e ${check} ${v}`,
+      "sleep 6",
+      `IMAGE_TAG=${v} stop cur1`,
+      `IMAGE_TAG=${v} rm cur1`,
+      `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
+      `IMAGE_TAG=${v} compose port proxy 8080`,
+    ]);
   });
 
   it("rolls back to latest when the image's /app/VERSION is what the API reports", () => {

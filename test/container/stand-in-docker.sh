@@ -21,7 +21,12 @@ case " $* " in
     fi
     for id in ${FAKE_RUNNING:-}; do echo "$id"; done
     if grep -q -- "--scale api=" "$DOCKER_LOG"; then
-      for id in ${FAKE_RUNNING:-}; do echo "new-$id"; done
+      # FAKE_SCALE_SHORT: compose made one container fewer than asked.
+      skip="${FAKE_SCALE_SHORT:+1}"
+      for id in ${FAKE_RUNNING:-}; do
+        if [[ -n "$skip" ]]; then skip=""; continue; fi
+        echo "new-$id"
+      done
     fi
     if [[ " $* " == *" -a "* ]]; then
       for id in ${FAKE_STOPPED:-}; do grep -q -- "rm -f.* $id" "$DOCKER_LOG" || echo "$id"; done
