@@ -110,8 +110,9 @@ api_base_url() {
 }
 
 # Whether api container $1 answers /health/ready with 200 and the expected version (3 s a try).
+# Exit status 2 when it answers that its configuration is invalid, which waiting does not mend.
 container_ready() {
-  local check='fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))'
+  local check='fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => { const b = await r.json(); process.exit(r.ok && b.version === process.argv[1] ? 0 : b.checks?.config?.status === "fail" ? 2 : 1); }).catch(() => process.exit(1))'
   docker exec "$1" node -e "$check" "$EXPECTED_VERSION" > /dev/null 2>&1
 }
 
@@ -153,7 +154,7 @@ discard_api_except() {
 # so the proxy sends the new ones requests before they are checked here: a version that never gets
 # ready serves part of the traffic until it is removed (at most HEALTH_RETRIES tries per container).
 roll_out() {
-  local old=("$@") new=() stale=() id i
+  local old=("$@") new=() stale=() id i rc
   local n=${#old[@]}
   # Stopped api containers (a crash, an interrupted deploy) would count towards --scale, and be
   # started again with their old image: remove them first.
@@ -180,11 +181,16 @@ roll_out() {
   fi
   for id in "${new[@]}"; do
     for ((i = 1; ; i++)); do
-      container_ready "$id" && break
-      if ((i >= HEALTH_RETRIES)); then
+      rc=0
+      container_ready "$id" || rc=$?
+      ((rc != 0)) || break
+      if ((rc == 2 || i >= HEALTH_RETRIES)); then
         say "new api container ${id:0:12} is not ready; its last log lines:"
         docker logs --tail 20 "$id" 2>&1 | sed 's/^/    /' || true
         discard_api_except "${old[@]}"
+        if ((rc == 2)); then
+          die "new api container ${id:0:12} reports an invalid configuration (its log is above; check .env); the new containers were removed and the old ones still run"
+        fi
         die "new api container ${id:0:12} was not ready with version $EXPECTED_VERSION after $HEALTH_RETRIES tries (its log is above); the new containers were removed and the old ones still run"
       fi
       sleep "$HEALTH_INTERVAL"

@@ -13,8 +13,9 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
   5. replaces the running api containers without a gap (compose 2.15 or newer; older: a warning
      and the plain up below): removes stopped api containers, starts as many new ones next to the
      running ones (docker compose up -d --no-deps --no-recreate --scale api=2N api), waits until
-     each new one answers /health/ready with the expected version (HEALTH_RETRIES tries each;
-     else they are removed and the old ones keep serving), gives the proxy
+     each new one answers /health/ready with the expected version (HEALTH_RETRIES tries each, or
+     none more once it reports an invalid configuration; else they are removed and the old ones
+     keep serving), gives the proxy
      ROLLOUT_SETTLE_SECONDS (6) to see them, stops and removes the old ones (within the stop grace
      period), then docker compose up -d --no-deps --remove-orphans proxy; with no api running,
      IMAGE_TAG=<version> docker compose up -d --remove-orphans

@@ -56,7 +56,7 @@ function calls(): string[] {
 const indexOf = (list: string[], part: string) => list.findIndex((c) => c.includes(part));
 /** The readiness check the rolling replacement runs in each new api container. */
 const check =
-  'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => process.exit(r.ok && (await r.json()).version === process.argv[1] ? 0 : 1)).catch(() => process.exit(1))';
+  'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => { const b = await r.json(); process.exit(r.ok && b.version === process.argv[1] ? 0 : b.checks?.config?.status === "fail" ? 2 : 1); }).catch(() => process.exit(1))';
 
 /** A folder with only these tools (symlinks), to run a script on a PATH that lacks the others. */
 function tools(name: string, names: string[]): string {
@@ -156,6 +156,16 @@ describe("deploy.sh", () => {
     // Stopped first, so the requests the proxy already sent it can finish.
     expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
     expect(c.filter((l) => / (stop|rm)( -f)? old1/.test(l))).toEqual([]);
+  });
+
+  it("gives up at once on a new container that reports an invalid configuration: waiting would not mend it", () => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "2" });
+    expect(res.status).toBe(1);
+    expect(res.out).toContain("[deploy] error: new api container new-old1 reports an invalid configuration (its log is above; check .env); the new containers were removed and the old ones still run");
+    const c = calls();
+    expect(c.filter((l) => / exec new-old1 node /.test(l))).toHaveLength(1);
+    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
   });
 
   it("removes what a failed scale-up started, and leaves the old containers alone", () => {
