@@ -224,19 +224,16 @@ export interface AchievementDefinitionRow extends AchievementTrigger {
 }
 
 /**
- * A definition's event count for a user, up to what its trigger needs: achievement_events
- * (migration 0019), the definition award_state uses too. Progress is capped at the target anyway.
+ * Visible definitions the user has not earned, cheapest reward first (the teaser's order), each
+ * with the user's event count up to what its trigger needs (achievement_events, migration 0019,
+ * which award_state counts with too).
  */
-const EVENTS_UPTO_TRIGGER = (d: string, user: string) =>
-  `(SELECT events FROM achievement_events(${user}, ${d}.trigger_type, ${d}.trigger_config))`;
-
-/** Visible definitions the user has not earned, cheapest reward first (the teaser's order). */
 export async function listUnearnedVisible(sql: Sql, userId: string): Promise<AchievementDefinitionRow[]> {
   const rows = await sql.query<{ d: AchievementDefinitionRow }>(
     `SELECT json_build_object('id', d.id, 'key', d.key, 'name', d.name, 'description', d.description, 'category', d.category,
        'icon', d.icon, 'trigger_type', d.trigger_type, 'trigger_config', d.trigger_config, 'reward_coins', d.reward_coins,
        'reward_xp', d.reward_xp, 'is_hidden', d.is_hidden, 'sort_order', d.sort_order, 'created_at', ${utc("d.created_at")},
-       'events', ${EVENTS_UPTO_TRIGGER("d", "$1")}) AS d
+       'events', (SELECT events FROM achievement_events($1, d.trigger_type, d.trigger_config))) AS d
      FROM achievement_definitions d
      WHERE NOT d.is_hidden
        AND NOT EXISTS (SELECT 1 FROM user_achievements a WHERE a.user_id = $1 AND a.achievement_key = d.key)
