@@ -54,6 +54,26 @@ function calls(): string[] {
   return text.trim().split("\n").filter(Boolean).map((l) => l.replace(/ compose -f \S+ --env-file \S+ /, " compose "));
 }
 const indexOf = (list: string[], part: string) => list.findIndex((c) => c.includes(part));
+/** The calls from the script's look at the running api containers on. */
+const fromRollout = () => calls().slice(indexOf(calls(), "compose ps -q api"));
+
+/** The docker calls of a rolling replacement of the running containers `old` by version `v`'s, through the health check. */
+const rolloutCalls = (v: string, old: string[]) => [
+  `IMAGE_TAG=${v} compose ps -q api`,
+  `IMAGE_TAG=${v} compose version --short`,
+  `IMAGE_TAG=${v} compose ps -a -q api`,
+  `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=${2 * old.length} api`,
+  `IMAGE_TAG=${v} compose ps -a -q api`,
+  // Each new container must answer /health/ready with this version before any old one stops.
+  ...old.map((id) => `IMAGE_TAG=${v} exec new-${id} node -e ${check} ${v}`),
+  // The proxy re-resolves the replicas every 5 s: it must know the new ones before the old go.
+  "sleep 6",
+  `IMAGE_TAG=${v} stop ${old.join(" ")}`,
+  `IMAGE_TAG=${v} rm ${old.join(" ")}`,
+  `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
+  `IMAGE_TAG=${v} compose port proxy 8080`,
+];
+
 /** The readiness check the rolling replacement runs in each new api container. */
 const check =
   'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => { const b = await r.json(); process.exit(r.ok && b.version === process.argv[1] ? 0 : b.checks?.config?.status === "fail" ? 2 : 1); }).catch(() => process.exit(1))';
@@ -105,8 +125,6 @@ describe("deploy.sh", () => {
   });
 
   const rollout = { FAKE_CURRENT_TAG: "v0.0.9", FAKE_IMAGE_VERSION: version() };
-  /** The calls from the deploy's look at the running api containers on. */
-  const fromRollout = () => calls().slice(calls().findIndex((l) => l.includes("compose ps -q api")));
 
   it("replaces running api containers without a gap: new ones start beside them, the old stop once every new one is ready", () => {
     const v = version();
@@ -115,22 +133,7 @@ describe("deploy.sh", () => {
     expect(res.out).toContain(`[deploy] starting 2 new api container(s) with ignition-api:${v} next to the 2 running`);
     expect(res.out).toContain("[deploy] new api container(s) ready; letting the proxy see them for 6 s");
     expect(res.out).toContain(`[deploy] deployed ${v}`);
-    expect(fromRollout()).toEqual([
-      `IMAGE_TAG=${v} compose ps -q api`,
-      `IMAGE_TAG=${v} compose version --short`,
-      `IMAGE_TAG=${v} compose ps -a -q api`,
-      `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=4 api`,
-      `IMAGE_TAG=${v} compose ps -a -q api`,
-      // Each new container must answer /health/ready with this version before any old one stops.
-      `IMAGE_TAG=${v} exec new-old1 node -e ${check} ${v}`,
-      `IMAGE_TAG=${v} exec new-old2 node -e ${check} ${v}`,
-      // The proxy re-resolves the replicas every 5 s: it must know the new ones before the old go.
-      "sleep 6",
-      `IMAGE_TAG=${v} stop old1 old2`,
-      `IMAGE_TAG=${v} rm old1 old2`,
-      `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
-      `IMAGE_TAG=${v} compose port proxy 8080`,
-    ]);
+    expect(fromRollout()).toEqual(rolloutCalls(v, ["old1", "old2"]));
   });
 
   it("removes stopped api containers first: they would count towards --scale and come back with the old image", () => {
@@ -308,19 +311,7 @@ describe("rollback.sh", () => {
     expect(indexOf(c, "stop api")).toBe(-1);
     expect(indexOf(c, "migrate.mjs")).toBe(-1);
     expect(indexOf(c, "compose ps -q api")).toBeGreaterThan(indexOf(c, "pg_dump"));
-    expect(c.slice(indexOf(c, "compose ps -q api"))).toEqual([
-      `IMAGE_TAG=${v} compose ps -q api`,
-      `IMAGE_TAG=${v} compose version --short`,
-      `IMAGE_TAG=${v} compose ps -a -q api`,
-      `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate --scale api=2 api`,
-      `IMAGE_TAG=${v} compose ps -a -q api`,
-      `IMAGE_TAG=${v} exec new-cur1 node -e ${check} ${v}`,
-      "sleep 6",
-      `IMAGE_TAG=${v} stop cur1`,
-      `IMAGE_TAG=${v} rm cur1`,
-      `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
-      `IMAGE_TAG=${v} compose port proxy 8080`,
-    ]);
+    expect(fromRollout()).toEqual(rolloutCalls(v, ["cur1"]));
   });
 
   it("rolls back to latest when the image's /app/VERSION is what the API reports", () => {

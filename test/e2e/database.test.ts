@@ -3,7 +3,6 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { benchSessionCookie } from "../../scripts/lib/bench-fixtures.mjs";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
@@ -12,7 +11,7 @@ import { ROOT } from "../../scripts/lib/runtime.mjs";
 import { startApi, type ApiProcess } from "../support/api";
 import { adminDatabaseUrl, apiEnv, databaseUrl } from "../support/env";
 import { waitUntilBlockedBy } from "../support/locks";
-import { createScratchDatabase, dropDatabase, withClient } from "../support/database";
+import { connectClient, createScratchDatabase, dropDatabase, withClient } from "../support/database";
 
 const POOL_TEST_SECRET = "pool-test-session-secret-0123456789-abcdefgh";
 
@@ -24,6 +23,15 @@ async function ownMigratedServer(prefix: string): Promise<{ dir: string; pg: Emb
   await pg.start();
   await new Migrator({ databaseUrl: pg.url(), dir: join(ROOT, "migrations"), log: () => {} }).up();
   return { dir, pg };
+}
+
+/** Three requests at once to a route that needs the database all answer 503 "unavailable". */
+async function expectUnavailable(api: ApiProcess): Promise<void> {
+  const answers = await Promise.all([1, 2, 3].map(async () => {
+    const res = await fetch(api.url + "/health/db");
+    return [res.status, (await res.json()).message];
+  }));
+  expect(answers).toEqual(Array(3).fill([503, "The database is unavailable"]));
 }
 
 describe("database connections", () => {
@@ -178,11 +186,7 @@ describe("database connections", () => {
     });
 
     it("calls it unavailable, not busy, also for the requests queued behind the one connecting", async () => {
-      const answers = await Promise.all([1, 2, 3].map(async () => {
-        const res = await fetch(api.url + "/health/db");
-        return [res.status, (await res.json()).message];
-      }));
-      expect(answers).toEqual(Array(3).fill([503, "The database is unavailable"]));
+      await expectUnavailable(api);
     });
   });
 
@@ -225,11 +229,7 @@ describe("database connections", () => {
       for (let i = 0; i < 50 && pairs.some(([c]) => !c.closed); i++) await new Promise((r) => setTimeout(r, 20));
       expect(pairs.every(([c]) => c.closed)).toBe(true);
       silent = true;
-      const answers = await Promise.all([1, 2, 3].map(async () => {
-        const res = await fetch(api.url + "/health/db");
-        return [res.status, (await res.json()).message];
-      }));
-      expect(answers).toEqual(Array(3).fill([503, "The database is unavailable"]));
+      await expectUnavailable(api);
     });
   });
 
@@ -298,8 +298,7 @@ describe("database connections", () => {
       onTestFinished(() => own.stop());
       const cookie = await benchSessionCookie(pg.url(), secret);
       await withClient(pg.url(), (c) => c.query("INSERT INTO market_items (key, name, category, cost_coins) VALUES ('frozen-free', 'Free', 'test', 0)"));
-      const holder = new PgClient({ connectionString: pg.url() });
-      await holder.connect();
+      const holder = await connectClient(pg.url());
       let frozen: number[] = [];
       try {
         const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;

@@ -4,6 +4,7 @@ import { awayFromLocalMidnight } from "../support/clock";
 import { expectLedgerInvariant, newUser, setTimezone, sql, type User } from "../support/economy";
 import { connectClient } from "../support/database";
 import { databaseUrl } from "../support/env";
+import { waitUntilBlockedBy } from "../support/locks";
 import { addDays, localDate } from "../../worker/modules/gamification/today";
 
 describe("habits", () => {
@@ -51,16 +52,7 @@ describe("habits", () => {
       // Backends waiting on the holder, directly (an insert's key check) or through one that does
       // (the user's lock): the creates of this test, whatever other files are doing.
       const holderPid = (await holder.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
-      const waiting = async () =>
-        (await sql<{ n: number }>(
-          `WITH RECURSIVE chain(pid) AS (
-             SELECT pid FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))
-             UNION SELECT a.pid FROM pg_stat_activity a JOIN chain c ON c.pid = ANY (pg_blocking_pids(a.pid)))
-           SELECT count(*)::int AS n FROM chain`,
-          [holderPid],
-        ))[0]!.n;
-      for (let i = 0; i < 100 && (await waiting()) < 5; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(await waiting()).toBeGreaterThanOrEqual(5);
+      await waitUntilBlockedBy(holderPid, { atLeast: 5, indirect: true });
       await holder.query("COMMIT");
       burst = await sent;
     } finally {
