@@ -74,6 +74,16 @@ const rolloutCalls = (v: string, old: string[]) => [
   `IMAGE_TAG=${v} compose port proxy 8080`,
 ];
 
+/**
+ * A rolling replacement that gave up: it ended by stopping (so their requests finish) and removing
+ * the new containers `removed`, and never stopped or removed an old one.
+ */
+function expectOnlyNewRemoved(v: string, removed: string[], old: string[]): void {
+  const c = calls();
+  expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop ${removed.join(" ")}`, `IMAGE_TAG=${v} rm -f ${removed.join(" ")}`]);
+  for (const id of old) expect(c.filter((l) => new RegExp(` (stop|rm)( -f)? (.* )?${id}( |$)`).test(l))).toEqual([]);
+}
+
 /** The readiness check the rolling replacement runs in each new api container. */
 const check =
   'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => { const b = await r.json(); process.exit(r.ok && b.version === process.argv[1] ? 0 : b.checks?.config?.status === "fail" ? 2 : 1); }).catch(() => process.exit(1))';
@@ -154,11 +164,8 @@ describe("deploy.sh", () => {
     expect(res.status).toBe(1);
     expect(res.out).toContain('[deploy] new api container new-old1 is not ready; its last log lines:\n    {"level":"error","msg":"configuration problems"}');
     expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (its log is above); the new containers were removed and the old ones still run`);
-    const c = calls();
-    expect(c.filter((l) => / exec new-old1 node /.test(l))).toHaveLength(3);
-    // Stopped first, so the requests the proxy already sent it can finish.
-    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
-    expect(c.filter((l) => / (stop|rm)( -f)? old1/.test(l))).toEqual([]);
+    expect(calls().filter((l) => / exec new-old1 node /.test(l))).toHaveLength(3);
+    expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
   });
 
   it("gives up at once on a new container that reports an invalid configuration: waiting would not mend it", () => {
@@ -166,9 +173,8 @@ describe("deploy.sh", () => {
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "2" });
     expect(res.status).toBe(1);
     expect(res.out).toContain("[deploy] error: new api container new-old1 reports an invalid configuration (its log is above; check .env); the new containers were removed and the old ones still run");
-    const c = calls();
-    expect(c.filter((l) => / exec new-old1 node /.test(l))).toHaveLength(1);
-    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
+    expect(calls().filter((l) => / exec new-old1 node /.test(l))).toHaveLength(1);
+    expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
   });
 
   it("removes what a failed scale-up started, and leaves the old containers alone", () => {
@@ -176,9 +182,7 @@ describe("deploy.sh", () => {
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_SCALE_FAIL: "1" });
     expect(res.status).toBe(1);
     expect(res.out).toContain("[deploy] error: docker compose up failed (docker compose logs --tail 100 api); the old api containers still run");
-    const c = calls();
-    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old1`, `IMAGE_TAG=${v} rm -f new-old1`]);
-    expect(c.filter((l) => / (stop|rm)( -f)? old1/.test(l))).toEqual([]);
+    expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
   });
 
   it("with docker compose older than 2.15, warns and replaces the api the plain way", () => {
@@ -201,9 +205,8 @@ describe("deploy.sh", () => {
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2", FAKE_SCALE_SHORT: "1" });
     expect(res.status).toBe(1);
     expect(res.out).toContain("[deploy] error: docker compose started 1 new api container(s), not 2; they were removed and the old ones still run");
-    const c = calls();
-    expect(c.slice(-2)).toEqual([`IMAGE_TAG=${v} stop new-old2`, `IMAGE_TAG=${v} rm -f new-old2`]);
-    expect(indexOf(c, " exec new-")).toBe(-1);
+    expectOnlyNewRemoved(v, ["new-old2"], ["old1", "old2"]);
+    expect(indexOf(calls(), " exec new-")).toBe(-1);
   });
 
   it("without --migrate, stops before touching anything when the image has pending migrations", () => {
