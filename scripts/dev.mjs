@@ -79,7 +79,13 @@ async function main() {
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ...rest,
   ];
-  const child = spawnTied(join(ROOT, "node_modules", ".bin", "wrangler"), args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const child = spawnTied(join(ROOT, "node_modules", ".bin", "wrangler"), args, { cwd: ROOT, stdio: "inherit", env: {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    // Without .dev.vars wrangler would read a .env in the checkout instead (expanding $NAME in it),
+    // values this script never saw when it chose the database and store: .dev.vars only.
+    CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: "false",
+  } });
   shutdown.add(() => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once("exit", resolve), child.kill("SIGINT")))));
   shutdown.ready();
   child.once("error", (err) => {
