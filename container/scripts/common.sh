@@ -139,9 +139,14 @@ api_containers_except() {
 }
 
 # Stops (letting them finish their requests) and removes the api containers other than the ids given.
+# Fails when they cannot be listed: then nothing was removed.
 discard_api_except() {
-  local gone
-  read -r -a gone <<< "$(api_containers_except "$@" | tr '\n' ' ')" || true
+  local listed gone
+  if ! listed="$(api_containers_except "$@")"; then
+    say "warning: docker compose ps -a api failed: new api containers may still run next to the old ones (docker compose ps -a api)"
+    return 1
+  fi
+  read -r -a gone <<< "$(tr '\n' ' ' <<< "$listed")" || true
   [[ ${#gone[@]} -gt 0 ]] || return 0
   say "stopping and removing ${#gone[@]} new api container(s)"
   docker stop "${gone[@]}" > /dev/null 2>&1 || true
@@ -165,20 +170,18 @@ roll_out() {
     say "removing ${#stale[@]} stopped api container(s)"
     docker rm -f "${stale[@]}" > /dev/null || die "docker rm ${stale[*]} failed; nothing else was changed"
   fi
+  # Interrupted from here until the old containers stop (Ctrl-C, a closed SSH session): the new,
+  # unchecked containers go, the old ones keep serving, as when a check fails.
+  trap 'interrupted_roll_out 130 "${old[@]}"' INT
+  trap 'interrupted_roll_out 143 "${old[@]}"' TERM
+  trap 'interrupted_roll_out 129 "${old[@]}"' HUP
   say "starting $n new api container(s) with $image next to the $n running"
-  if ! compose up -d --no-deps --no-recreate --scale "api=$((2 * n))" api; then
-    discard_api_except "${old[@]}"
-    die "docker compose up failed (docker compose logs --tail 100 api); the old api containers still run"
-  fi
-  if ! listed="$(api_containers_except "${old[@]}")"; then
-    discard_api_except "${old[@]}"
-    die "docker compose ps -a api failed after the new api containers started; they were removed (if listed) and the old ones still run"
-  fi
+  compose up -d --no-deps --no-recreate --scale "api=$((2 * n))" api ||
+    give_up_roll_out "docker compose up failed (docker compose logs --tail 100 api)" "${old[@]}"
+  listed="$(api_containers_except "${old[@]}")" ||
+    give_up_roll_out "docker compose ps -a api failed after the new api containers started" "${old[@]}"
   read -r -a new <<< "$(tr '\n' ' ' <<< "$listed")" || true
-  if [[ ${#new[@]} -ne $n ]]; then
-    discard_api_except "${old[@]}"
-    die "docker compose started ${#new[@]} new api container(s), not $n; they were removed and the old ones still run (docker compose ps -a api)"
-  fi
+  [[ ${#new[@]} -eq $n ]] || give_up_roll_out "docker compose started ${#new[@]} new api container(s), not $n" "${old[@]}"
   for id in "${new[@]}"; do
     for ((i = 1; ; i++)); do
       rc=0
@@ -187,20 +190,40 @@ roll_out() {
       if ((rc == 2 || i >= HEALTH_RETRIES)); then
         say "new api container ${id:0:12} is not ready; its last log lines:"
         docker logs --tail 20 "$id" 2>&1 | sed 's/^/    /' || true
-        discard_api_except "${old[@]}"
         if ((rc == 2)); then
-          die "new api container ${id:0:12} reports an invalid configuration (its log is above; check .env); the new containers were removed and the old ones still run"
+          give_up_roll_out "new api container ${id:0:12} reports an invalid configuration (its log is above; check .env)" "${old[@]}"
         fi
-        die "new api container ${id:0:12} was not ready with version $EXPECTED_VERSION after $HEALTH_RETRIES tries (its log is above); the new containers were removed and the old ones still run"
+        give_up_roll_out "new api container ${id:0:12} was not ready with version $EXPECTED_VERSION after $HEALTH_RETRIES tries (its log is above)" "${old[@]}"
       fi
       sleep "$HEALTH_INTERVAL"
     done
   done
   say "new api container(s) ready; letting the proxy see them for ${ROLLOUT_SETTLE_SECONDS} s"
   sleep "$ROLLOUT_SETTLE_SECONDS"
+  trap - INT TERM HUP # every new container is ready: from here on the old ones go
   say "stopping the $n old api container(s) (each may finish its requests during the stop grace period)"
   docker stop "${old[@]}" > /dev/null || die "docker stop ${old[*]} failed: some old api containers may still run next to the new ones (docker compose ps api)"
   docker rm "${old[@]}" > /dev/null || say "warning: could not remove the stopped old api containers (docker rm ${old[*]})"
+}
+
+# roll_out stops for reason $1 before the old api containers ($2...) stopped: the new ones go,
+# the old ones keep serving. Exits 1.
+give_up_roll_out() {
+  local why=$1
+  shift
+  trap - INT TERM HUP
+  discard_api_except "$@" || die "$why; the old api containers still run, and new ones may too (docker compose ps -a api)"
+  die "$why; the new api containers were removed and the old ones still run"
+}
+
+# roll_out was interrupted (exit status $1) before the old api containers ($2...) stopped.
+interrupted_roll_out() {
+  local status=$1
+  shift
+  trap - INT TERM HUP
+  say "interrupted: removing the new api containers; the old ones keep running"
+  discard_api_except "$@" || true
+  exit "$status"
 }
 
 # Runs IMAGE_TAG's api in place of the running one ($image names it in messages): a rolling
@@ -215,8 +238,11 @@ replace_api() {
   fi
   if [[ ${#running[@]} -gt 0 ]]; then
     roll_out "${running[@]}"
+    # As many api replicas as the compose file says (API_REPLICAS): the new containers are kept,
+    # extra ones removed, missing ones started.
+    compose up -d --no-deps --no-recreate api || die "docker compose up -d api (to API_REPLICAS) failed (docker compose ps -a api)"
     # The proxy as the compose file now says, and no containers of services it no longer has. Not
-    # migrate (deploy.sh ran or checked it; rollback.sh keeps the schema) and not the api.
+    # migrate (deploy.sh ran or checked it; rollback.sh keeps the schema).
     compose up -d --no-deps --remove-orphans proxy || die "docker compose up -d proxy failed (docker compose logs --tail 100 proxy)"
   else
     say "starting $image"

@@ -15,16 +15,18 @@ Deploys ignition-api:<version> (IMAGE_NAME:<version>) with container/production/
      running ones (docker compose up -d --no-deps --no-recreate --scale api=2N api), waits until
      each new one answers /health/ready with the expected version (HEALTH_RETRIES tries each, or
      none more once it reports an invalid configuration; else they are removed and the old ones
-     keep serving), gives the proxy
+     keep serving, as they do when the script is interrupted until here), gives the proxy
      ROLLOUT_SETTLE_SECONDS (6) to see them, stops and removes the old ones (within the stop grace
-     period), then docker compose up -d --no-deps --remove-orphans proxy; with no api running,
+     period), brings the api to API_REPLICAS (docker compose up -d --no-deps --no-recreate api),
+     then docker compose up -d --no-deps --remove-orphans proxy; with no api running,
      IMAGE_TAG=<version> docker compose up -d --remove-orphans
   6. waits until /health/ready answers 200 through the proxy and reports the image's version:
      its /app/VERSION (the build's VERSION arg), which need not be the tag (latest, a retagged
      CI build); the tag itself if /app/VERSION cannot be read
 Environment: ENV_FILE, COMPOSE_FILE, BACKUP_DIR, HEALTH_URL, HEALTH_RETRIES (30), HEALTH_INTERVAL (2 s),
 ROLLOUT_SETTLE_SECONDS (6: the proxy re-resolves the api replicas every 5 s).
-Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do); 2 on a usage error."
+Exit status 0 when the new version is healthy; 1 on any failure (the message says what to do); 2 on a usage error;
+130, 143 or 129 when interrupted (SIGINT, SIGTERM, SIGHUP) while the new api containers were checked."
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

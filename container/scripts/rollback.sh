@@ -68,13 +68,10 @@ if [[ -n "$to" ]]; then
   say "rolling migrations back to $to with ${current}"
   IMAGE_TAG="$current" compose run --rm -T migrate node scripts/migrate.mjs down --to "$to" ||
     die "rolling back the migrations failed; the api is stopped. Fix and retry, or restore $BACKUP_FILE"
-  export IMAGE_TAG="$version"
-  say "starting $version"
-  compose up -d --remove-orphans || die "docker compose up failed (docker compose logs --tail 100 api migrate)"
-else
-  export IMAGE_TAG="$version"
-  replace_api
 fi
+# With --to the api is stopped by now, so it simply starts; otherwise its containers are replaced.
+export IMAGE_TAG="$version"
+replace_api
 
 base="$(api_base_url)"
 "$SCRIPTS_DIR/health-check.sh" --url "$base/health/ready" --retries "$HEALTH_RETRIES" --version "$EXPECTED_VERSION" ||

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
-import { apiUrl, version } from "../support/env";
+import { productionEnv, startApi } from "../support/api";
+import { apiUrl, databaseUrl, version } from "../support/env";
 
 const SCRIPTS = join(ROOT, "container", "scripts");
 const work = mkdtempSync(join(tmpdir(), "ignition-deploy-"));
@@ -15,8 +16,13 @@ const bin = join(work, "bin");
 mkdirSync(bin);
 copyFileSync(join(ROOT, "test", "container", "stand-in-docker.sh"), join(bin, "docker"));
 chmodSync(join(bin, "docker"), 0o755);
-// The scripts' waits, recorded among the docker calls instead of slept.
-writeFileSync(join(bin, "sleep"), '#!/usr/bin/env bash\nprintf \'sleep %s\\n\' "$*" >> "$DOCKER_LOG"\n');
+// The scripts' waits, recorded among the docker calls instead of slept; but the pause between
+// health checks (HEALTH_INTERVAL) is slept for real and not recorded: a retry against the real API
+// is timing, not part of the call sequence.
+writeFileSync(
+  join(bin, "sleep"),
+  '#!/usr/bin/env bash\nif [[ "$*" == "$HEALTH_INTERVAL" ]]; then exec /bin/sleep "$1"; fi\nprintf \'sleep %s\\n\' "$*" >> "$DOCKER_LOG"\n',
+);
 chmodSync(join(bin, "sleep"), 0o755);
 const envFile = join(work, ".env");
 writeFileSync(envFile, "POSTGRES_PASSWORD=x\n");
@@ -70,6 +76,8 @@ const rolloutCalls = (v: string, old: string[]) => [
   "sleep 6",
   `IMAGE_TAG=${v} stop ${old.join(" ")}`,
   `IMAGE_TAG=${v} rm ${old.join(" ")}`,
+  // As many replicas as the compose file says (API_REPLICAS), then the proxy as it says.
+  `IMAGE_TAG=${v} compose up -d --no-deps --no-recreate api`,
   `IMAGE_TAG=${v} compose up -d --no-deps --remove-orphans proxy`,
   `IMAGE_TAG=${v} compose port proxy 8080`,
 ];
@@ -84,9 +92,15 @@ function expectOnlyNewRemoved(v: string, removed: string[], old: string[]): void
   for (const id of old) expect(c.filter((l) => new RegExp(` (stop|rm)( -f)? (.* )?${id}( |$)`).test(l))).toEqual([]);
 }
 
-/** The readiness check the rolling replacement runs in each new api container. */
-const check =
-  'fetch("http://127.0.0.1:8080/health/ready", { signal: AbortSignal.timeout(3000) }).then(async (r) => { const b = await r.json(); process.exit(r.ok && b.version === process.argv[1] ? 0 : b.checks?.config?.status === "fail" ? 2 : 1); }).catch(() => process.exit(1))';
+/** The readiness check the rolling replacement runs in each new api container (node -e, inside it). */
+const check = /local check='([^']+)'/.exec(readFileSync(join(SCRIPTS, "common.sh"), "utf8"))![1]!;
+
+/** The readiness check's exit status against the API at `base` (the container's own :8080 there). */
+function probe(base: string, expected: string): number | null {
+  const script = check.replace("http://127.0.0.1:8080", base);
+  expect(script).not.toBe(check); // it names the container's own address
+  return spawnSync(process.execPath, ["-e", script, expected], { timeout: 10_000 }).status;
+}
 
 /** A folder with only these tools (symlinks), to run a script on a PATH that lacks the others. */
 function tools(name: string, names: string[]): string {
@@ -102,6 +116,21 @@ function tools(name: string, names: string[]): string {
 beforeEach(() => {
   rmSync(log, { force: true });
   rmSync(backups, { recursive: true, force: true });
+});
+
+describe("the rolling replacement's readiness check", () => {
+  it("exits 0 for the expected version, 1 for another or for no answer, 2 for an invalid configuration", async () => {
+    expect(probe(apiUrl(), version())).toBe(0);
+    expect(probe(apiUrl(), "v0.0.0-other")).toBe(1);
+    expect(probe(`http://127.0.0.1:${await freePort()}`, version())).toBe(1);
+    // A production configuration without a valid secret: readiness says so, and waiting will not mend it.
+    const broken = await startApi({ ...productionEnv(databaseUrl()), SESSION_SECRET: "too-short" });
+    try {
+      expect(probe(broken.url, version())).toBe(2);
+    } finally {
+      await broken.stop();
+    }
+  });
 });
 
 describe("deploy.sh", () => {
@@ -163,7 +192,7 @@ describe("deploy.sh", () => {
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "1" });
     expect(res.status).toBe(1);
     expect(res.out).toContain('[deploy] new api container new-old1 is not ready; its last log lines:\n    {"level":"error","msg":"configuration problems"}');
-    expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (its log is above); the new containers were removed and the old ones still run`);
+    expect(res.out).toContain(`[deploy] error: new api container new-old1 was not ready with version ${v} after 3 tries (its log is above); the new api containers were removed and the old ones still run`);
     expect(calls().filter((l) => / exec new-old1 node /.test(l))).toHaveLength(3);
     expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
   });
@@ -172,7 +201,7 @@ describe("deploy.sh", () => {
     const v = version();
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_NEW_NOT_READY: "2" });
     expect(res.status).toBe(1);
-    expect(res.out).toContain("[deploy] error: new api container new-old1 reports an invalid configuration (its log is above; check .env); the new containers were removed and the old ones still run");
+    expect(res.out).toContain("[deploy] error: new api container new-old1 reports an invalid configuration (its log is above; check .env); the new api containers were removed and the old ones still run");
     expect(calls().filter((l) => / exec new-old1 node /.test(l))).toHaveLength(1);
     expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
   });
@@ -181,8 +210,9 @@ describe("deploy.sh", () => {
     const v = version();
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1", FAKE_SCALE_FAIL: "1" });
     expect(res.status).toBe(1);
-    expect(res.out).toContain("[deploy] error: docker compose up failed (docker compose logs --tail 100 api); the old api containers still run");
+    expect(res.out).toContain("[deploy] error: docker compose up failed (docker compose logs --tail 100 api); the new api containers were removed and the old ones still run");
     expectOnlyNewRemoved(v, ["new-old1"], ["old1"]);
+    expect(indexOf(calls(), " exec new-")).toBe(-1);
   });
 
   it("with docker compose older than 2.15, warns and replaces the api the plain way", () => {
@@ -204,9 +234,22 @@ describe("deploy.sh", () => {
     const v = version();
     const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2", FAKE_SCALE_SHORT: "1" });
     expect(res.status).toBe(1);
-    expect(res.out).toContain("[deploy] error: docker compose started 1 new api container(s), not 2; they were removed and the old ones still run");
+    expect(res.out).toContain("[deploy] error: docker compose started 1 new api container(s), not 2; the new api containers were removed and the old ones still run");
     expectOnlyNewRemoved(v, ["new-old2"], ["old1", "old2"]);
     expect(indexOf(calls(), " exec new-")).toBe(-1);
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ])("interrupted (%s) while it checks the new containers: removes them, leaves the old ones serving", (signal, status) => {
+    const v = version();
+    const res = run("deploy.sh", [v], { ...rollout, FAKE_RUNNING: "old1 old2", FAKE_INTERRUPT: signal });
+    expect(res.status, res.out).toBe(status);
+    expect(res.out).toContain("[deploy] interrupted: removing the new api containers; the old ones keep running");
+    expect(calls().filter((l) => / exec new-/.test(l))).toHaveLength(1); // the check it was in, no later one
+    expectOnlyNewRemoved(v, ["new-old1", "new-old2"], ["old1", "old2"]);
   });
 
   it("without --migrate, stops before touching anything when the image has pending migrations", () => {
@@ -300,6 +343,8 @@ describe("rollback.sh", () => {
       "IMAGE_TAG= compose stop api",
       // The down files exist only in the newer image, the one deployed now.
       "IMAGE_TAG=v1.1.0 compose run --rm -T migrate node scripts/migrate.mjs down --to 0001",
+      // Nothing runs any more: the version simply starts.
+      `IMAGE_TAG=${v} compose ps -q api`,
       `IMAGE_TAG=${v} compose up -d --remove-orphans`,
     ]);
     expect(readdirSync(backups)[0]).toMatch(/^pre-rollback_/);

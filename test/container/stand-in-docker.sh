@@ -31,7 +31,10 @@ case " $* " in
     if [[ " $* " == *" -a "* ]]; then
       for id in ${FAKE_STOPPED:-}; do grep -q -- "rm -f.* $id" "$DOCKER_LOG" || echo "$id"; done
     fi ;;
-  *" exec "*" node -e "*) exit "${FAKE_NEW_NOT_READY:-0}" ;;
+  *" exec "*" node -e "*)
+    # FAKE_INTERRUPT: the script gets that signal (Ctrl-C, a closed terminal) during the check.
+    if [[ -n "${FAKE_INTERRUPT:-}" ]]; then kill -s "${FAKE_INTERRUPT#SIG}" "$PPID"; exit 1; fi
+    exit "${FAKE_NEW_NOT_READY:-0}" ;;
   *" logs --tail "*) echo '{"level":"error","msg":"configuration problems"}' ;;
   *" up -d --no-deps --no-recreate --scale "*) [[ -z "${FAKE_SCALE_FAIL:-}" ]] || { echo "Error response from daemon: boom" >&2; exit 1; } ;;
   *" inspect --format "*) echo "ignition-api:${FAKE_CURRENT_TAG}" ;;
