@@ -7,13 +7,18 @@ import pg from "pg";
 
 const FRONTEND = "http://localhost:3000";
 
-async function signCookies(tokens, secret) {
-  const key = new TextEncoder().encode(secret);
-  return Promise.all(
-    tokens.map(async (sid) =>
-      `session=${await new SignJWT({ sid }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuer("ignition-api").setIssuedAt().setExpirationTime("1d").sign(key)}`,
-    ),
-  );
+/** The session cookie's value the API would sign for session token `sid` with `secret`. */
+export function signSessionToken(sid, secret) {
+  return new SignJWT({ sid })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("ignition-api")
+    .setIssuedAt()
+    .setExpirationTime("1d")
+    .sign(new TextEncoder().encode(secret));
+}
+
+function signCookies(tokens, secret) {
+  return Promise.all(tokens.map(async (sid) => `session=${await signSessionToken(sid, secret)}`));
 }
 
 /** `count` users with the user role and a live session each; returns their ids and cookies. */

@@ -5,13 +5,11 @@ import { createScratchDatabase, dropDatabase } from "../support/database";
 import { adminCli, newUser, sql, type User } from "../support/economy";
 import { adminDatabaseUrl, databaseUrl } from "../support/env";
 
-const admin = adminCli;
-
 describe("admin CLI: the command line is checked before connecting", () => {
   // Nothing listens there: any attempt to connect would fail with "cannot connect".
   const nowhere = "postgres://nobody:secret@127.0.0.1:1/none";
   const refused = (args: string[], message: string | RegExp) => {
-    const res = admin(args, nowhere);
+    const res = adminCli(args, nowhere);
     expect(res.stderr).not.toContain("cannot connect");
     expect(res.stderr).toMatch(message);
     expect(res.status).toBe(2);
@@ -21,7 +19,7 @@ describe("admin CLI: the command line is checked before connecting", () => {
 
   it("a missing role is a usage error, not 'unknown role undefined'", () => {
     refused(["grant-role", "a@example.com"], "grant-role needs <email> <role>: <role> is missing");
-    expect(admin(["grant-role", "a@example.com"], nowhere).stderr).not.toContain("undefined");
+    expect(adminCli(["grant-role", "a@example.com"], nowhere).stderr).not.toContain("undefined");
   });
 
   it("refuses extra arguments and unknown options", () => {
@@ -46,7 +44,7 @@ describe("admin CLI: the command line is checked before connecting", () => {
   });
 
   it("an unusable DATABASE_URL is named as such", () => {
-    const res = admin(["roles", "a@example.com"], "not a url");
+    const res = adminCli(["roles", "a@example.com"], "not a url");
     expect(res.stderr).toContain("admin: DATABASE_URL is invalid: it is not a URL");
     expect(res.status).toBe(1);
   });
@@ -64,14 +62,14 @@ describe("admin CLI against the database", () => {
   });
 
   it("granting a role already held with the same expiry says so, and writes no audit row and no session rotation", async () => {
-    const first = admin(["grant-role", u.email, "admin"]);
+    const first = adminCli(["grant-role", u.email, "admin"]);
     expect(first.stderr).toBe("");
     expect(await grants()).toHaveLength(1);
     expect(await flagged()).toBe(1);
     expect(first.stdout).toContain(`granted admin to ${u.email}`);
     await sql("UPDATE sessions SET needs_rotation = false WHERE user_id = $1", [u.id]);
 
-    const again = admin(["grant-role", u.email.toUpperCase(), "admin"]);
+    const again = adminCli(["grant-role", u.email.toUpperCase(), "admin"]);
     expect(again.status).toBe(0);
     expect(await grants()).toHaveLength(1);
     expect(await flagged()).toBe(0);
@@ -79,19 +77,19 @@ describe("admin CLI against the database", () => {
   });
 
   it("a past --expires leaves the grant as it was; a future one changes it, says from what, and repeats as a no-op", async () => {
-    expect(admin(["grant-role", u.email, "admin", "--expires", "2001-01-01"]).status).toBe(2);
+    expect(adminCli(["grant-role", u.email, "admin", "--expires", "2001-01-01"]).status).toBe(2);
     expect(await expiry()).toBeNull();
 
-    const limited = admin(["grant-role", u.email, "admin", "--expires", "2999-01-01"]);
+    const limited = adminCli(["grant-role", u.email, "admin", "--expires", "2999-01-01"]);
     expect(limited.stdout).toContain(`granted admin to ${u.email} until 2999-01-01T00:00:00.000Z (it was held permanently)`);
     expect((await expiry()).toISOString()).toBe("2999-01-01T00:00:00.000Z");
     expect((await grants()).at(-1)).toMatchObject({ role: "admin", expires_at: "2999-01-01T00:00:00.000Z", previous_expires_at: null, by: "cli" });
 
     // The same instant written another way changes nothing.
-    const same = admin(["grant-role", u.email, "admin", "--expires", "2999-01-01T01:00+01:00"]);
+    const same = adminCli(["grant-role", u.email, "admin", "--expires", "2999-01-01T01:00+01:00"]);
     expect(same.stdout).toContain("already has admin until 2999-01-01T00:00:00.000Z: nothing changed");
     expect(await grants()).toHaveLength(2);
-    const roles = JSON.parse(admin(["roles", u.email]).stdout);
+    const roles = JSON.parse(adminCli(["roles", u.email]).stdout);
     expect(roles.roles).toContain("admin");
   });
 });
@@ -104,7 +102,7 @@ describe("admin CLI on a database without the schema", () => {
   afterAll(() => dropDatabase(adminDatabaseUrl(), url));
 
   it("says to run the migrations, without a stack trace", () => {
-    const res = admin(["grant-role", "a@example.com", "admin"], url);
+    const res = adminCli(["grant-role", "a@example.com", "admin"], url);
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^admin: the database at 127\.0\.0\.1:\d+\/ignition_unmigrated_\w+ is not migrated \(relation "users" does not exist\): run the migrations first: npm run migrate -- up\n$/);
   });

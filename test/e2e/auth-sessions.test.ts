@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { SignJWT } from "jose";
+import { signSessionToken } from "../../scripts/lib/bench-fixtures.mjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApi, type ApiProcess } from "../support/api";
 import { Browser, person } from "../support/browser";
@@ -87,12 +87,7 @@ describe("sessions", () => {
     forged.jar.set("session", `${h}.${p}.${s!.slice(0, -4)}AAAA`);
     expect(await status(forged)).toBe(401);
     // Correctly signed with the API's own secret, but naming a session that does not exist.
-    const unknown = await new SignJWT({ sid: randomBytes(32).toString("base64url") })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setIssuer("ignition-api")
-      .setIssuedAt()
-      .setExpirationTime("1h")
-      .sign(new TextEncoder().encode(apiEnv().SESSION_SECRET!));
+    const unknown = await signSessionToken(randomBytes(32).toString("base64url"), apiEnv().SESSION_SECRET!);
     forged.jar.set("session", unknown);
     expect(await status(forged)).toBe(401);
     expect((await me(forged)).user).toBeNull();
@@ -134,8 +129,7 @@ describe("sessions", () => {
   it("a role change (admin CLI) gives the user a new session id on the next request, and opens /admin", async () => {
     const { b, who } = await signedIn();
     expect(await status(b, "/admin")).toBe(403);
-    const cli = (...args: string[]) => adminCli(args);
-    const granted = cli("grant-role", who.email!, "admin");
+    const granted = adminCli(["grant-role", who.email!, "admin"]);
     expect(granted.stderr).toBe("");
     expect(granted.stdout).toContain(`granted admin to ${who.email}`);
     const before = b.cookie("session");
@@ -144,17 +138,17 @@ describe("sessions", () => {
     expect(b.cookie("session")).not.toBe(before);
     expect(await status(b, "/admin")).toBe(404); // through the gate; the admin module has no routes yet
 
-    expect(cli("revoke-role", who.email!, "admin").stdout).toContain("revoked admin");
+    expect(adminCli(["revoke-role", who.email!, "admin"]).stdout).toContain("revoked admin");
     expect((await me(b)).user.role).toBe("user");
     expect(await status(b, "/admin")).toBe(403);
     // A grant that has expired stops counting at once, whatever users.role still says.
-    expect(cli("grant-role", who.email!, "admin").stdout).toContain("granted");
+    expect(adminCli(["grant-role", who.email!, "admin"]).stdout).toContain("granted");
     expect((await me(b)).user.role).toBe("admin");
     await sql("UPDATE user_roles SET expires_at = now() - interval '1 second' FROM users u WHERE u.id = user_roles.user_id AND u.email = $1", [who.email]);
     expect((await me(b)).user.role).toBe("user");
     expect(await status(b, "/admin")).toBe(403);
-    expect(cli("grant-role", "nobody@example.com", "admin").stderr).toMatch(/no user with email/);
-    expect(cli("grant-role", who.email!, "emperor").stderr).toMatch(/unknown role/);
+    expect(adminCli(["grant-role", "nobody@example.com", "admin"]).stderr).toMatch(/no user with email/);
+    expect(adminCli(["grant-role", who.email!, "emperor"]).stderr).toMatch(/unknown role/);
     const audits = await sql(`SELECT event_type FROM audit_log a JOIN users u ON u.id = a.user_id WHERE u.email = $1 AND event_type LIKE 'role_%' ORDER BY event_type`, [who.email]);
     expect(audits.map((r) => r.event_type)).toEqual(["role_granted", "role_granted", "role_revoked"]);
   });

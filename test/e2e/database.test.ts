@@ -2,9 +2,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { benchSessionCookie } from "../../scripts/lib/bench-fixtures.mjs";
+import { benchSessionCookie, signSessionToken } from "../../scripts/lib/bench-fixtures.mjs";
 import { Migrator } from "../../scripts/lib/migrator.mjs";
 import { EmbeddedPostgres, freePort } from "../../scripts/lib/postgres.mjs";
 import { ROOT } from "../../scripts/lib/runtime.mjs";
@@ -83,11 +82,7 @@ describe("database connections", () => {
       expect(warm.length).toBeGreaterThan(0);
       // This database is not migrated: a signed-in request's session lookup fails in PostgreSQL
       // (relation "sessions" does not exist), an answer from a healthy connection.
-      const cookie = await new SignJWT({ sid: "x".repeat(43) })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setIssuer("ignition-api")
-        .setExpirationTime("1h")
-        .sign(new TextEncoder().encode(POOL_TEST_SECRET));
+      const cookie = await signSessionToken("x".repeat(43), POOL_TEST_SECRET);
       for (let i = 0; i < 10; i++) {
         const r = await fetch(api.url + "/auth/sessions", { headers: { Cookie: `session=${cookie}` } });
         expect(r.status).toBe(500);

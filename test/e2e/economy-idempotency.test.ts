@@ -1,6 +1,6 @@
 // Idempotency-Key on purchases, and purchases under concurrency (issue 6): the same key never
 // debits twice; parallel purchases never overdraw the wallet.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { completeQuest, expectLedgerInvariant, grantAdmin, newUser, sql, wallet, type User } from "../support/economy";
 import { connectClient } from "../support/database";
@@ -137,19 +137,28 @@ describe("Idempotency-Key", () => {
     expect(await spends(u)).toBe(1);
   });
 
-  it("a claim left behind by a request that is no longer running does not hold the key: the retry runs at once", async () => {
-    // What a purchase leaves when it fails and releasing its claim fails too (the database went
-    // away): an in-progress claim of a moment ago, with no transaction running for it.
+  it("an in-progress claim an earlier version left behind keeps its request but does not hold the key", async () => {
+    // Earlier versions claimed a key before their transaction; one whose request died left an
+    // in-progress row with no transaction running for it. Its request is this body's (the hash
+    // as a purchase of the same body stores it, under another key of another user).
+    const other = await userWith(10);
+    const otherKey = randomUUID();
+    expect((await other.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": otherKey })).status).toBe(200);
+    const [{ request_hash: hash }] = await sql<{ request_hash: string }>(
+      "SELECT request_hash FROM idempotency_keys WHERE user_id = $1 AND key = $2", [other.id, otherKey]);
     const u = await userWith(100);
     const key = randomUUID();
-    const hash = createHash("sha256").update(`POST /api/market/purchase\n{"item_key":${JSON.stringify(ITEM)},"quantity":1}`).digest("base64url");
     await sql("INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)", [u.id, key, hash]);
+    const stored = () => sql("SELECT state, request_hash FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key]);
+    // A different body under that key is refused, and changes nothing.
+    expect((await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, { "Idempotency-Key": key })).status).toBe(422);
+    expect(await stored()).toEqual([{ state: "in_progress", request_hash: hash }]);
+    expect(await spends(u)).toBe(0);
+    // The same body runs at once: nothing is running for the claim.
     const retry = await u.send("/api/market/purchase", { item_key: ITEM }, { "Idempotency-Key": key });
     expect(retry.status).toBe(200);
-    expect(await sql("SELECT state FROM idempotency_keys WHERE user_id = $1 AND key = $2", [u.id, key])).toEqual([{ state: "completed" }]);
+    expect(await stored()).toEqual([{ state: "completed", request_hash: hash }]);
     expect(await spends(u)).toBe(1);
-    // A different body under that key is still refused: the claim kept its request.
-    expect((await u.send("/api/market/purchase", { item_key: ITEM, quantity: 2 }, { "Idempotency-Key": key })).status).toBe(422);
   });
 
   it("replays a refusal too: a key that met 'Insufficient coins' keeps answering it", async () => {

@@ -11,6 +11,15 @@ import { withClient } from "../support/database";
 
 const isRoot = process.getuid?.() === 0;
 
+/** Whether process `p` runs (not gone, not a zombie waiting to be reaped). */
+const alive = (p: number | string) => {
+  try {
+    return !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false; // gone (also between a check and the read)
+  }
+};
+
 describe("EmbeddedPostgres", () => {
   let dir: string;
   const servers: EmbeddedPostgres[] = [];
@@ -66,13 +75,6 @@ describe("EmbeddedPostgres", () => {
       });
       tool.once("exit", (code) => reject(new Error(`the tool exited (${code}) before PostgreSQL was ready`)));
     }));
-    const alive = (p: number) => {
-      try {
-        return !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
-      } catch {
-        return false; // gone (also between a check and the read)
-      }
-    };
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("postgres");
     expect(alive(pid)).toBe(true);
     tool.kill("SIGKILL");
@@ -93,9 +95,9 @@ describe("EmbeddedPostgres", () => {
     const ours = () =>
       readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
         try {
-          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir) && !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z ");
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir) && alive(p);
         } catch {
-          return false;
+          return false; // gone
         }
       });
     expect(ours().length).toBeGreaterThanOrEqual(2); // the postmaster and its watcher

@@ -71,4 +71,6 @@ declare module "*/scripts/lib/s3.mjs" {
 declare module "*/scripts/lib/bench-fixtures.mjs" {
   /** A user with a live session, made directly in the database; the signed session cookie. */
   export function benchSessionCookie(databaseUrl: string, secret: string): Promise<string>;
+  /** The session cookie's value the API would sign for session token `sid` with `secret`. */
+  export function signSessionToken(sid: string, secret: string): Promise<string>;
 }
